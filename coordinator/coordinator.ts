@@ -1,0 +1,517 @@
+/**
+ * The coordinator's service layer: folds accepted reports into votes, runs decision rounds, records
+ * every decision in the store before DNS is touched, and hands targets to the reconciler.
+ */
+import type { Clock } from "../shared/clock.ts";
+import type { Config, ServiceConfig } from "../shared/config-schema.ts";
+import type { Logger } from "../shared/log.ts";
+import type { Assignments, Endpoint, Report } from "../shared/protocol.ts";
+import {
+  applyResult,
+  type CountedVote,
+  type EndpointTrack,
+  effectiveVote,
+  isSilent,
+  STALE_INTERVALS,
+  verdictOf,
+} from "../shared/quorum.ts";
+import type { DnsProvider } from "./dns/provider.ts";
+import { type DesiredTarget, Reconciler } from "./dns/reconciler.ts";
+import { decide, type RoundVerdicts, type ServiceState } from "./engine.ts";
+import type { AuditEvent, Commit, NewEvent, ProbeRow, Store, TrackRow } from "./store/store.ts";
+
+/** What the coordinator runs with. */
+export interface CoordinatorDeps {
+  config: Config;
+  store: Store;
+  clock: Clock;
+  log: Logger;
+  providers: readonly DnsProvider[];
+  /** Called with events after they are stored (alerts, live status); must not throw or block. */
+  onEvents?: (events: AuditEvent[]) => void;
+  random?: () => number;
+}
+
+/** An operator action was refused: unknown service (404) or a state that forbids it (409). */
+export class ActionError extends Error {
+  constructor(
+    readonly status: 404 | 409,
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = "ActionError";
+  }
+}
+
+const trackKey = (probe: string, service: string, endpoint: Endpoint) => `${probe}|${service}|${endpoint}`;
+
+/** One running coordinator over one config. */
+export class Coordinator {
+  readonly config: Config;
+  readonly reconciler: Reconciler;
+  readonly #deps: CoordinatorDeps;
+  readonly #services = new Map<string, ServiceState>();
+  readonly #tracks = new Map<string, TrackRow>();
+  readonly #probes = new Map<string, ProbeRow>();
+  readonly #startedAt: number;
+  #queue: Promise<unknown> = Promise.resolve();
+  #cancelTick: (() => void) | null = null;
+
+  private constructor(deps: CoordinatorDeps, reconciler: Reconciler) {
+    this.config = deps.config;
+    this.#deps = deps;
+    this.reconciler = reconciler;
+    this.#startedAt = deps.clock.now();
+  }
+
+  /** Loads the stored state, records the start, and resumes any unfinished DNS work. */
+  static async open(deps: CoordinatorDeps): Promise<Coordinator> {
+    const snapshot = await deps.store.snapshot();
+    const timing = (provider: string) => {
+      const settings = deps.config.providers[provider as keyof Config["providers"]]; // unknown names give undefined
+      return { timeoutMs: settings?.timeout ?? 10_000, maxBackoffMs: settings?.maxBackoff ?? 30_000 };
+    };
+    let self: Coordinator | null = null;
+    const reconcilerOptions = {
+      clock: deps.clock,
+      log: deps.log,
+      timing,
+      initial: snapshot.providerStates,
+      persist: async (change: { events: NewEvent[]; providerStates: Commit["providerStates"] }) => {
+        if (self) await self.#commit({ events: change.events, providerStates: change.providerStates ?? [] });
+      },
+      ...(deps.random ? { random: deps.random } : {}),
+    };
+    const coordinator = new Coordinator(deps, new Reconciler(deps.providers, reconcilerOptions));
+    self = coordinator;
+    for (const row of snapshot.tracks)
+      coordinator.#tracks.set(trackKey(row.probe, row.service, row.endpoint), row);
+    for (const row of snapshot.probes) coordinator.#probes.set(row.id, row);
+    const stored = new Map(snapshot.services.map((s) => [s.name, s]));
+    const unfinished = snapshot.providerStates.filter((row) => row.state !== "in-sync").length;
+    const services: ServiceState[] = deps.config.services.map(
+      (svc) =>
+        stored.get(svc.name) ?? {
+          name: svc.name,
+          active: "primary",
+          mode: "auto",
+          lastSwitchAt: null,
+          bothDown: false,
+          held: false,
+        },
+    );
+    for (const state of services) coordinator.#services.set(state.name, state);
+    const now = deps.clock.now();
+    await coordinator.#commit({
+      services,
+      desired: deps.config.services.map((svc) => coordinator.#desiredRow(svc, now)),
+      events: [
+        {
+          at: now,
+          type: "coordinator.started",
+          message:
+            unfinished > 0
+              ? `Coordinator started with unfinished DNS work on ${unfinished} router(s); resuming it`
+              : `Coordinator started with ${services.length} service(s) and ${deps.config.probes.members.length} probe(s)`,
+        },
+      ],
+    });
+    coordinator.reconciler.setDesired(coordinator.#desiredTargets());
+    return coordinator;
+  }
+
+  /** Starts the periodic decision round (every probe interval); stale probes are noticed here. */
+  start(): void {
+    const tick = () => {
+      this.#cancelTick = this.#deps.clock.setTimer(tick, this.config.probes.interval);
+      void this.evaluate().catch((error: unknown) =>
+        this.#deps.log.error("Decision round failed", { error: String(error) }),
+      );
+      void this.#deps.store
+        .pruneReports(this.#deps.clock.now() - 10 * 60_000)
+        .catch((error: unknown) =>
+          this.#deps.log.error("Cannot prune replay state", { error: String(error) }),
+        );
+    };
+    this.#cancelTick = this.#deps.clock.setTimer(tick, this.config.probes.interval);
+  }
+
+  /** Stops timers; the store stays open. */
+  stop(): void {
+    this.#cancelTick?.();
+    this.#cancelTick = null;
+    this.reconciler.stop();
+  }
+
+  /** The secret env variable's value for a configured probe, or undefined for an unknown probe. */
+  probeMember(id: string): Config["probes"]["members"][number] | undefined {
+    return this.config.probes.members.find((m) => m.id === id);
+  }
+
+  /** The checks a probe runs, in wire form. */
+  assignments(probeId: string): Assignments {
+    const checks = this.config.services.flatMap((svc) =>
+      (["primary", "secondary"] as const).map((endpoint) => {
+        const check = svc[endpoint].check;
+        return {
+          service: svc.name,
+          endpoint,
+          url: check.url,
+          expectStatus: check.expectStatus,
+          timeoutMs: check.timeout,
+          ...(check.bodyContains !== undefined ? { bodyContains: check.bodyContains } : {}),
+          ...(check.degradedAfter !== undefined ? { degradedAfterMs: check.degradedAfter } : {}),
+        };
+      }),
+    );
+    return {
+      probe: probeId,
+      intervalMs: this.config.probes.interval,
+      checks,
+      canaries: this.config.probes.canaries,
+    };
+  }
+
+  /** Folds an authenticated report into the votes, then decides; throws `ReplayError` for a report id seen before. */
+  acceptReport(report: Report): Promise<void> {
+    return this.#serial(async () => {
+      const now = this.#deps.clock.now();
+      const wasSilent = this.#probes.get(report.probe)?.silent ?? false;
+      const probe: ProbeRow = { id: report.probe, lastSeen: now, healthy: report.healthy, silent: false };
+      const tracks: TrackRow[] = [];
+      const touched = new Set<string>();
+      if (report.healthy) {
+        const ordered = [...report.results].sort((a, b) => Date.parse(a.checkedAt) - Date.parse(b.checkedAt));
+        for (const result of ordered) {
+          const svc = this.config.services.find((s) => s.name === result.service);
+          if (!svc) continue;
+          const key = trackKey(report.probe, result.service, result.endpoint);
+          const previous =
+            tracks.find((t) => trackKey(t.probe, t.service, t.endpoint) === key) ?? this.#tracks.get(key);
+          const last: NonNullable<EndpointTrack["last"]> = { ok: result.ok, checkedAt: result.checkedAt };
+          if (result.status !== undefined) last.status = result.status;
+          if (result.latencyMs !== undefined) last.latencyMs = result.latencyMs;
+          if (result.error !== undefined) last.error = result.error;
+          const track = applyResult(previous?.track ?? { fails: 0, oks: 0, vote: null }, last, svc);
+          const row = { probe: report.probe, service: result.service, endpoint: result.endpoint, track };
+          const index = tracks.findIndex((t) => trackKey(t.probe, t.service, t.endpoint) === key);
+          if (index >= 0) tracks[index] = row;
+          else tracks.push(row);
+          touched.add(result.service);
+        }
+      }
+      const events: NewEvent[] = wasSilent
+        ? [{ at: now, type: "probe.back", message: `Probe "${report.probe}" is reporting again` }]
+        : [];
+      await this.#commit({
+        report: { probe: report.probe, id: report.id, at: now },
+        tracks,
+        probes: [probe],
+        events,
+      });
+      for (const row of tracks) this.#tracks.set(trackKey(row.probe, row.service, row.endpoint), row);
+      this.#probes.set(probe.id, probe);
+      await this.#round(now, touched.size > 0 ? touched : null);
+    });
+  }
+
+  /** Runs one decision round over every service (also marks probes that fell silent). */
+  evaluate(): Promise<void> {
+    return this.#serial(() => this.#round(this.#deps.clock.now(), null));
+  }
+
+  /** Pins a service to a path (an operator's manual switch). */
+  failover(name: string, to: Endpoint, options: { actor: string; reason?: string }): Promise<void> {
+    return this.#serial(async () => {
+      const state = this.#state(name);
+      const now = this.#deps.clock.now();
+      const switched = state.active !== to;
+      const next: ServiceState = {
+        ...state,
+        active: to,
+        mode: "pinned",
+        held: false,
+        lastSwitchAt: switched ? now : state.lastSwitchAt,
+      };
+      const svc = this.#serviceConfig(name);
+      await this.#commit({
+        services: [next],
+        desired: [this.#desiredRow(svc, now, to)],
+        events: [
+          {
+            at: now,
+            type: "pin",
+            service: name,
+            from: state.active,
+            to,
+            actor: options.actor,
+            votes: this.#verdicts(svc, now).votes,
+            message: `${options.actor} pinned "${name}" to ${to}${switched ? ` (switched from ${state.active})` : ""}${options.reason ? `: ${options.reason}` : ""}`,
+          },
+        ],
+      });
+      this.#services.set(name, next);
+      this.reconciler.setDesired(this.#desiredTargets());
+    });
+  }
+
+  /** Pauses automatic decisions for a service (maintenance). */
+  pause(name: string, options: { actor: string; reason?: string }): Promise<void> {
+    return this.#setMode(name, "paused", "pause", options);
+  }
+
+  /** Returns a paused or pinned service to automatic decisions. */
+  resume(name: string, options: { actor: string; reason?: string }): Promise<void> {
+    return this.#setMode(name, "auto", "resume", options);
+  }
+
+  /** The state of one service (throws `ActionError` 404 when unknown). */
+  service(name: string): ServiceState {
+    return { ...this.#state(name) };
+  }
+
+  /** Every service's state. */
+  services(): ServiceState[] {
+    return [...this.#services.values()].map((s) => ({ ...s }));
+  }
+
+  /** The verdicts and per-probe votes of one service right now. */
+  verdicts(name: string): RoundVerdicts & { counted: Record<Endpoint, CountedVote[]> } {
+    return this.#verdicts(this.#serviceConfig(name), this.#deps.clock.now());
+  }
+
+  /** One probe's track of one endpoint, if it reported one. */
+  track(probe: string, service: string, endpoint: Endpoint): EndpointTrack | undefined {
+    return this.#tracks.get(trackKey(probe, service, endpoint))?.track;
+  }
+
+  /** What the coordinator knows of a probe. */
+  probe(id: string): ProbeRow | undefined {
+    const row = this.#probes.get(id);
+    return row ? { ...row } : undefined;
+  }
+
+  /** Audit events at or after `sinceMs`, oldest first. */
+  events(options: { sinceMs?: number; afterId?: number; limit?: number }): Promise<AuditEvent[]> {
+    return this.#deps.store.listEvents(options);
+  }
+
+  /** When this coordinator started (ms). */
+  get startedAt(): number {
+    return this.#startedAt;
+  }
+
+  async #setMode(
+    name: string,
+    mode: ServiceState["mode"],
+    type: "pause" | "resume",
+    options: { actor: string; reason?: string },
+  ): Promise<void> {
+    return this.#serial(async () => {
+      const state = this.#state(name);
+      const now = this.#deps.clock.now();
+      const next: ServiceState = { ...state, mode, held: false };
+      await this.#commit({
+        services: [next],
+        events: [
+          {
+            at: now,
+            type,
+            service: name,
+            actor: options.actor,
+            message: `${options.actor} ${type === "pause" ? "paused" : "resumed"} "${name}" (was ${state.mode}, ${state.active} live)${options.reason ? `: ${options.reason}` : ""}`,
+          },
+        ],
+      });
+      this.#services.set(name, next);
+      if (type === "resume") {
+        this.reconciler.kick();
+        await this.#round(now, new Set([name]));
+      }
+    });
+  }
+
+  async #round(now: number, only: Set<string> | null): Promise<void> {
+    const events: NewEvent[] = [];
+    const probes: ProbeRow[] = [];
+    if (!only) {
+      for (const member of this.config.probes.members) {
+        const row = this.#probes.get(member.id) ?? {
+          id: member.id,
+          lastSeen: null,
+          healthy: true,
+          silent: false,
+        };
+        const seen = { lastSeen: row.lastSeen ?? this.#startedAt, healthy: row.healthy };
+        const silent = isSilent(seen, { now, intervalMs: this.config.probes.interval });
+        if (silent && !row.silent) {
+          probes.push({ ...row, silent: true });
+          events.push({
+            at: now,
+            type: "probe.silent",
+            message: `Probe "${member.id}" (${member.provider}) sent nothing for ${STALE_INTERVALS} intervals: it abstains`,
+          });
+        }
+      }
+    }
+    const services: ServiceState[] = [];
+    const desired = [];
+    for (const svc of this.config.services) {
+      if (only && !only.has(svc.name)) continue;
+      const state = this.#state(svc.name);
+      const verdicts = this.#verdicts(svc, now);
+      const votes = { primary: verdicts.primary.votes, secondary: verdicts.secondary.votes };
+      const decision = decide(
+        state,
+        verdicts,
+        { autoFailback: svc.autoFailback, holdDownMs: svc.holdDown },
+        now,
+      );
+      const tallyText = `primary ${verdicts.primary.verdict} (${fmt(votes.primary)}), secondary ${verdicts.secondary.verdict} (${fmt(votes.secondary)})`;
+      let next: ServiceState = { ...state };
+      if (decision.kind === "switch") {
+        next = { ...state, active: decision.to, lastSwitchAt: now, held: false, bothDown: false };
+        desired.push(this.#desiredRow(svc, now, decision.to));
+        events.push({
+          at: now,
+          type: decision.type,
+          service: svc.name,
+          from: decision.from,
+          to: decision.to,
+          votes,
+          message: `${decision.type === "failover" ? "Failing over" : "Failing back"} "${svc.name}" from ${decision.from} to ${decision.to}: ${tallyText}`,
+        });
+      } else if (decision.kind === "held") {
+        if (!state.held) {
+          events.push({
+            at: now,
+            type: "flap.held",
+            service: svc.name,
+            from: state.active,
+            to: decision.to,
+            votes,
+            message: `Holding ${decision.type} of "${svc.name}" to ${decision.to} until ${new Date(decision.until).toISOString()} (holdDown): ${tallyText}`,
+          });
+        }
+        next.held = true;
+      } else if (decision.kind === "both-down") {
+        if (!state.bothDown) {
+          events.push({
+            at: now,
+            type: "both-down",
+            service: svc.name,
+            votes,
+            message: `Both paths of "${svc.name}" are down; staying on ${state.active}: ${tallyText}`,
+          });
+        }
+        next.bothDown = true;
+      }
+      if (decision.kind !== "held") next.held = false;
+      if (decision.kind !== "both-down" && state.bothDown && decision.kind !== "switch") {
+        next.bothDown = false;
+        events.push({
+          at: now,
+          type: "both-down.cleared",
+          service: svc.name,
+          votes,
+          message: `"${svc.name}" is no longer down on both paths: ${tallyText}`,
+        });
+      }
+      if (!sameState(next, state)) services.push(next);
+    }
+    if (events.length === 0 && services.length === 0 && probes.length === 0) return;
+    await this.#commit({ services, desired, events, probes });
+    for (const s of services) this.#services.set(s.name, s);
+    for (const p of probes) this.#probes.set(p.id, p);
+    if (desired.length > 0) this.reconciler.setDesired(this.#desiredTargets());
+  }
+
+  #verdicts(
+    svc: ServiceConfig,
+    now: number,
+  ): RoundVerdicts & { counted: Record<Endpoint, CountedVote[]>; votes: NonNullable<NewEvent["votes"]> } {
+    const intervalMs = this.config.probes.interval;
+    const count = (endpoint: Endpoint): CountedVote[] =>
+      this.config.probes.members.map((member) => {
+        const row = this.#probes.get(member.id);
+        const seen = { lastSeen: row?.lastSeen ?? null, healthy: row?.healthy ?? true };
+        const track = this.#tracks.get(trackKey(member.id, svc.name, endpoint))?.track;
+        return {
+          probe: member.id,
+          provider: member.provider,
+          vote: effectiveVote(track, seen, { now, intervalMs }),
+        };
+      });
+    const counted = { primary: count("primary"), secondary: count("secondary") };
+    const primary = verdictOf(counted.primary, this.config.probes.quorum);
+    const secondary = verdictOf(counted.secondary, this.config.probes.quorum);
+    return { primary, secondary, counted, votes: { primary: primary.votes, secondary: secondary.votes } };
+  }
+
+  #desiredRow(svc: ServiceConfig, now: number, active?: Endpoint) {
+    const endpoint = active ?? this.#services.get(svc.name)?.active ?? "primary";
+    return { service: svc.name, router: this.routerName(svc), target: svc[endpoint].target, decidedAt: now };
+  }
+
+  #desiredTargets(): DesiredTarget[] {
+    return this.config.services.map((svc) => {
+      const state = this.#state(svc.name);
+      const ttl: Record<string, number> = {};
+      for (const provider of this.#deps.providers) {
+        const override = svc[provider.name as "cloudflare" | "desec" | "powerdns" | "memory"]; // absent for unknown names
+        ttl[provider.name] = override?.ttl ?? svc.ttl;
+      }
+      return { service: svc.name, router: this.routerName(svc), target: svc[state.active].target, ttl };
+    });
+  }
+
+  /** The router FQDN (no trailing dot) of a service. */
+  routerName(svc: ServiceConfig): string {
+    return svc.router === "@" ? this.config.zone : `${svc.router}.${this.config.zone}`;
+  }
+
+  #state(name: string): ServiceState {
+    const state = this.#services.get(name);
+    if (!state) throw new ActionError(404, "not_found", `Unknown service "${name}"`);
+    return state;
+  }
+
+  #serviceConfig(name: string): ServiceConfig {
+    const svc = this.config.services.find((s) => s.name === name);
+    if (!svc) throw new ActionError(404, "not_found", `Unknown service "${name}"`);
+    return svc;
+  }
+
+  async #commit(change: Commit): Promise<void> {
+    const stored = await this.#deps.store.commit(change);
+    if (stored.length > 0) {
+      for (const event of stored) this.#deps.log.info(`[${event.type}] ${event.message}`);
+      try {
+        this.#deps.onEvents?.(stored);
+      } catch (error) {
+        this.#deps.log.error("Event listener failed", { error: String(error) });
+      }
+    }
+  }
+
+  #serial<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.#queue.then(fn, fn);
+    this.#queue = run.catch(() => undefined);
+    return run;
+  }
+}
+
+function fmt(t: { up: number; down: number; abstain: number }): string {
+  return `${t.down} down, ${t.up} up, ${t.abstain} abstain`;
+}
+
+function sameState(a: ServiceState, b: ServiceState): boolean {
+  return (
+    a.active === b.active &&
+    a.mode === b.mode &&
+    a.lastSwitchAt === b.lastSwitchAt &&
+    a.held === b.held &&
+    a.bothDown === b.bothDown
+  );
+}

@@ -1,0 +1,70 @@
+/** Node entry of the coordinator: opens the SQLite store, builds the app and serves it. */
+import { type ServerType, serve } from "@hono/node-server";
+import { systemClock } from "../shared/clock.ts";
+import type { Config } from "../shared/config-schema.ts";
+import type { Logger } from "../shared/log.ts";
+import { buildApp } from "./app.ts";
+import { Coordinator, type CoordinatorDeps } from "./coordinator.ts";
+import { createProviders } from "./dns/factory.ts";
+import type { DnsProvider } from "./dns/provider.ts";
+import { SqliteStore } from "./store/sqlite.ts";
+
+/** A missing environment variable that the config names; exit code 2. */
+export class EnvError extends Error {}
+
+/** Everything a running coordinator holds, to inspect and close. */
+export interface RunningCoordinator {
+  url: string;
+  coordinator: Coordinator;
+  close(): Promise<void>;
+}
+
+/** Starts a coordinator on `host:port` with its store in `dataDir`. */
+export async function startCoordinator(options: {
+  config: Config;
+  dataDir: string;
+  host: string;
+  port: number;
+  env: NodeJS.ProcessEnv;
+  log: Logger;
+  providers?: DnsProvider[];
+  onEvents?: CoordinatorDeps["onEvents"];
+}): Promise<RunningCoordinator> {
+  const { config, env } = options;
+  const apiToken = env[config.coordinator.apiTokenEnv];
+  if (!apiToken) throw new EnvError(`Missing API token: set the environment variable ${config.coordinator.apiTokenEnv} (coordinator.apiTokenEnv)`);
+  const secrets = new Map<string, string>();
+  config.probes.members.forEach((member, i) => {
+    const secret = env[member.secretEnv];
+    if (!secret) throw new EnvError(`Missing probe secret: set ${member.secretEnv} (probes.members[${i}].secretEnv, probe "${member.id}")`);
+    secrets.set(member.id, secret);
+  });
+  const clock = systemClock();
+  const providers = options.providers ?? createProviders(config, { env: (name) => env[name], fetch, clock });
+  const store = new SqliteStore(options.dataDir);
+  const coordinator = await Coordinator.open({
+    config,
+    store,
+    clock,
+    log: options.log,
+    providers,
+    ...(options.onEvents ? { onEvents: options.onEvents } : {}),
+  });
+  const app = buildApp({ coordinator, clock, log: options.log, apiToken, secretFor: (id) => secrets.get(id) });
+  const server = await new Promise<ServerType>((resolve) => {
+    const s = serve({ fetch: app.fetch, hostname: options.host, port: options.port }, () => resolve(s));
+  });
+  const address = server.address();
+  const port = typeof address === "object" && address ? address.port : options.port;
+  coordinator.start();
+  return {
+    url: `http://${options.host}:${port}`,
+    coordinator,
+    async close() {
+      coordinator.stop();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await coordinator.reconciler.idle();
+      await store.close();
+    },
+  };
+}

@@ -1,0 +1,131 @@
+/**
+ * `healthmesh demo`: the whole mesh on loopback. Two origins, three push probes, the coordinator with
+ * its SQLite store, in-memory DNS and a webhook sink; the primary goes down, the mesh fails over,
+ * the primary comes back, the mesh fails back. Prints the timeline and exits by itself.
+ */
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { systemClock } from "../shared/clock.ts";
+import { configFromObject } from "../shared/config.ts";
+import { silentLogger } from "../shared/log.ts";
+import { startCoordinator } from "../coordinator/node.ts";
+import { PushProbe } from "../probes/push.ts";
+import type { AuditEvent } from "../coordinator/store/store.ts";
+import { type Origin, startOrigin, startSink } from "./origins.ts";
+
+const PROBES = [
+  { id: "deno-fra", provider: "deno-deploy", region: "eu-central" },
+  { id: "fly-iad", provider: "fly", region: "us-east" },
+  { id: "vps-hel", provider: "hetzner", region: "eu-north" },
+];
+
+/** Runs the demo; resolves to the exit code. */
+export async function runDemo(options: { write: (line: string) => void; timeoutMs?: number }): Promise<number> {
+  const started = Date.now();
+  const stamp = () => `+${((Date.now() - started) / 1000).toFixed(1).padStart(5)}s`;
+  const say = (line: string) => options.write(`${stamp()}  ${line}`);
+  const dataDir = mkdtempSync(join(tmpdir(), "healthmesh-demo-"));
+  const primary = await startOrigin("cf-front");
+  const secondary = await startOrigin("cdn2-front");
+  const sink = await startSink();
+  const env: Record<string, string> = { HEALTHMESH_API_TOKEN: crypto.randomUUID() };
+  for (const p of PROBES) env[`SECRET_${p.id.replace(/-/g, "_").toUpperCase()}`] = crypto.randomUUID();
+  const config = configFromObject({
+    zone: "example.com",
+    providers: { memory: {} },
+    services: [
+      {
+        name: "web",
+        router: "web-router",
+        ttl: 60,
+        primary: { target: "cf-front.example.com.", check: { url: `${primary.url}/healthz`, bodyContains: "ok", timeout: "800ms" } },
+        secondary: { target: "cdn2-front.example.com.", check: { url: `${secondary.url}/healthz`, timeout: "800ms" } },
+        failAfter: 3,
+        recoverAfter: 3,
+        holdDown: "5s",
+      },
+    ],
+    probes: {
+      interval: "1s",
+      members: PROBES.map((p) => ({ ...p, mode: "push", secretEnv: `SECRET_${p.id.replace(/-/g, "_").toUpperCase()}` })),
+    },
+  });
+  const events: AuditEvent[] = [];
+  const running = await startCoordinator({
+    config,
+    dataDir,
+    host: "127.0.0.1",
+    port: 0,
+    env,
+    log: silentLogger,
+    onEvents: (stored) => {
+      for (const event of stored) {
+        events.push(event);
+        if (event.type !== "coordinator.started") say(`event ${event.type.padEnd(12)} ${event.message}`);
+      }
+    },
+  });
+  say(`coordinator on ${running.url}; origins ${primary.url} (primary), ${secondary.url} (secondary); sink ${sink.url}`);
+  say("config: interval 1s, failAfter 3, recoverAfter 3, holdDown 5s, quorum = majority of 3 probes");
+  const probes = PROBES.map(
+    (p) =>
+      new PushProbe({
+        id: p.id,
+        secret: env[`SECRET_${p.id.replace(/-/g, "_").toUpperCase()}`] ?? "",
+        coordinators: [running.url],
+        fetch,
+        clock: systemClock(),
+        log: silentLogger,
+      }),
+  );
+  for (const probe of probes) probe.start();
+
+  let lastTally = "";
+  const watch = setInterval(() => {
+    const svc = running.coordinator.verdicts("web");
+    const line = `votes primary ${svc.primary.verdict.toUpperCase()} (down ${svc.primary.votes.down}, up ${svc.primary.votes.up}, abstain ${svc.primary.votes.abstain}) · secondary ${svc.secondary.verdict.toUpperCase()} (up ${svc.secondary.votes.up})`;
+    if (line !== lastTally) say(line);
+    lastTally = line;
+  }, 100);
+
+  const deadline = started + (options.timeoutMs ?? 55_000);
+  const routerTarget = () => running.coordinator.reconciler.states().find((r) => r.router === "web-router.example.com");
+  const waitFor = async (what: string, test: () => boolean) => {
+    while (!test()) {
+      if (Date.now() > deadline) throw new Error(`Demo timed out waiting for ${what}`);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  };
+  let code = 0;
+  try {
+    await waitFor("the primary to be voted up", () => running.coordinator.verdicts("web").primary.verdict === "up");
+    await waitFor("DNS to be in sync", () => routerTarget()?.state === "in-sync");
+    say(`router web-router -> ${routerTarget()?.target} on ${running.coordinator.reconciler.states().map((r) => r.provider).join(", ")}`);
+    say(">>> taking the primary origin DOWN (503)");
+    setDown(primary, true);
+    const downAt = Date.now();
+    await waitFor("the switch to the secondary", () => routerTarget()?.target === "cdn2-front.example.com." && routerTarget()?.state === "in-sync");
+    const switchMs = Date.now() - downAt;
+    say(`router web-router -> ${routerTarget()?.target}: switched ${(switchMs / 1000).toFixed(2)} s after the primary went down (floor: failAfter 3 x interval 1s = 3 s)`);
+    say(">>> bringing the primary origin back UP");
+    setDown(primary, false);
+    await waitFor("the fail-back", () => routerTarget()?.target === "cf-front.example.com." && routerTarget()?.state === "in-sync");
+    say(`router web-router -> ${routerTarget()?.target}: failed back`);
+    say(`done: ${events.filter((e) => e.type === "failover" || e.type === "failback").length} switches, ${events.filter((e) => e.type === "dns.switched").length} DNS writes confirmed, ${sink.received.length} webhook deliveries`);
+  } catch (error) {
+    say(`demo failed: ${(error as Error).message}`);
+    code = 1;
+  } finally {
+    clearInterval(watch);
+    for (const probe of probes) probe.stop();
+    await running.close();
+    await Promise.all([primary.close(), secondary.close(), sink.close()]);
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+  return code;
+}
+
+function setDown(origin: Origin, down: boolean): void {
+  origin.up = !down;
+}

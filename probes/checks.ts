@@ -1,0 +1,121 @@
+/** The portable check runner: HTTP(S) status, body and latency, with timeouts. Web APIs only. */
+import type { Clock } from "../shared/clock.ts";
+import type { CheckResult, HttpCheck } from "../shared/protocol.ts";
+
+/** The world a check runs in. */
+export interface CheckWorld {
+  fetch: typeof fetch;
+  clock: Clock;
+}
+
+const MAX_BODY_READ = 1024 * 1024;
+
+/** Runs one check; never throws: failures are results with `ok: false` and an `error` saying why. */
+export async function runCheck(check: HttpCheck, world: CheckWorld): Promise<CheckResult> {
+  const started = world.clock.now();
+  const controller = new AbortController();
+  const cancel = world.clock.setTimer(() => controller.abort(), check.timeoutMs);
+  const base = { service: check.service, endpoint: check.endpoint };
+  const finish = (fields: Partial<CheckResult> & { ok: boolean }): CheckResult => ({
+    ...base,
+    ...fields,
+    latencyMs: world.clock.now() - started,
+    checkedAt: new Date(started).toISOString(),
+  });
+  try {
+    const response = await world.fetch(check.url, {
+      signal: controller.signal,
+      headers: { "user-agent": "healthmesh-probe/1", "cache-control": "no-cache" },
+    });
+    if (!check.expectStatus.includes(response.status)) {
+      await response.body?.cancel();
+      return finish({
+        ok: false,
+        status: response.status,
+        error: `Unexpected status ${response.status}, expected ${check.expectStatus.join(" or ")}`,
+      });
+    }
+    if (check.bodyContains !== undefined) {
+      const body = await readText(response, MAX_BODY_READ);
+      if (!body.includes(check.bodyContains)) {
+        return finish({ ok: false, status: response.status, error: `Body does not contain "${check.bodyContains}"` });
+      }
+    } else {
+      await response.body?.cancel();
+    }
+    const result = finish({ ok: true, status: response.status });
+    if (check.degradedAfterMs !== undefined && (result.latencyMs ?? 0) > check.degradedAfterMs) {
+      return { ...result, ok: false, error: `Too slow: ${result.latencyMs} ms, degraded above ${check.degradedAfterMs} ms` };
+    }
+    return result;
+  } catch (error) {
+    if (controller.signal.aborted) return finish({ ok: false, error: `Timed out after ${check.timeoutMs} ms` });
+    return finish({ ok: false, error: describeFetchError(error) });
+  } finally {
+    cancel();
+  }
+}
+
+/** Runs checks concurrently, in input order. */
+export function runChecks(checks: readonly HttpCheck[], world: CheckWorld): Promise<CheckResult[]> {
+  return Promise.all(checks.map((check) => runCheck(check, world)));
+}
+
+/**
+ * Checks the probe's own network through canary URLs on unrelated infrastructure: healthy when there
+ * are none or when at least one answers at all (any HTTP status proves the network works).
+ */
+export async function canariesHealthy(urls: readonly string[], world: CheckWorld, timeoutMs = 5000): Promise<boolean> {
+  if (urls.length === 0) return true;
+  const results = await runChecks(
+    urls.map((url) => ({ service: "canary", endpoint: "primary", url, expectStatus: allStatuses, timeoutMs })),
+    world,
+  );
+  return results.some((r) => r.status !== undefined);
+}
+
+const allStatuses = Array.from({ length: 500 }, (_, i) => i + 100);
+
+async function readText(response: Response, limit: number): Promise<string> {
+  if (!response.body) return "";
+  const reader = response.body.getReader();
+  const decoder = new TextDecoder();
+  let text = "";
+  let bytes = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    bytes += value.byteLength;
+    text += decoder.decode(value, { stream: true });
+    if (bytes >= limit) {
+      await reader.cancel();
+      break;
+    }
+  }
+  return text + decoder.decode();
+}
+
+/** Names the cause of a failed fetch: refused, reset, DNS, TLS, with the runtime's code when it gives one. */
+export function describeFetchError(error: unknown): string {
+  const outer = error instanceof Error ? error : new Error(String(error));
+  const cause = (outer as { cause?: unknown }).cause;
+  const inner = cause instanceof Error ? cause : undefined;
+  const code = (inner as { code?: unknown } | undefined)?.code ?? (outer as { code?: unknown }).code;
+  const codeText = typeof code === "string" ? code : "";
+  const known: Record<string, string> = {
+    ECONNREFUSED: "Connection refused",
+    ECONNRESET: "Connection reset",
+    ENOTFOUND: "Host not found",
+    EAI_AGAIN: "DNS lookup failed",
+    ETIMEDOUT: "Connection timed out",
+    EHOSTUNREACH: "Host unreachable",
+    CERT_HAS_EXPIRED: "TLS certificate expired",
+    DEPTH_ZERO_SELF_SIGNED_CERT: "TLS certificate is self-signed",
+    ERR_TLS_CERT_ALTNAME_INVALID: "TLS certificate does not match the host",
+    UND_ERR_SOCKET: "Connection closed by the server",
+  };
+  const label = known[codeText];
+  if (label) return `${label} (${codeText})`;
+  const detail = inner?.message ?? outer.message;
+  return codeText ? `${detail} (${codeText})` : `Request failed: ${detail}`;
+}

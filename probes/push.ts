@@ -1,0 +1,136 @@
+/**
+ * The push-mode probe loop (VPS, Fly.io): fetch assignments, check, push a signed report to every
+ * coordinator, every interval. A coordinator that is down never stops it; problems are logged once.
+ */
+import type { Clock } from "../shared/clock.ts";
+import type { Logger } from "../shared/log.ts";
+import { type Assignments, assignmentsSchema } from "../shared/protocol.ts";
+import { signedHeaders } from "../shared/signing.ts";
+import { runRound, signReport } from "./report.ts";
+
+/** What a push probe runs with. */
+export interface PushProbeOptions {
+  id: string;
+  secret: string;
+  /** Coordinator base URLs; reports go to each, assignments come from the first that answers. */
+  coordinators: readonly string[];
+  fetch: typeof fetch;
+  clock: Clock;
+  log: Logger;
+  /** How long to wait for a coordinator (default 10 s). */
+  requestTimeoutMs?: number;
+}
+
+/** One push-mode probe. */
+export class PushProbe {
+  readonly #options: PushProbeOptions;
+  #assignments: Assignments | null = null;
+  #cancel: (() => void) | null = null;
+  #problems = new Map<string, string>();
+  #stopped = false;
+  /** Rounds completed, for tests and logs. */
+  rounds = 0;
+
+  constructor(options: PushProbeOptions) {
+    this.#options = options;
+  }
+
+  /** Starts the loop: a round now, then one every assigned interval. */
+  start(): void {
+    this.#stopped = false;
+    const loop = async () => {
+      const started = this.#options.clock.now();
+      await this.round();
+      if (this.#stopped) return;
+      const interval = this.#assignments?.intervalMs ?? 10_000;
+      this.#cancel = this.#options.clock.setTimer(() => void loop(), Math.max(0, interval - (this.#options.clock.now() - started)));
+    };
+    void loop();
+  }
+
+  /** Stops after the round in flight. */
+  stop(): void {
+    this.#stopped = true;
+    this.#cancel?.();
+  }
+
+  /** One round: refresh assignments, run checks, push the report everywhere. Never throws. */
+  async round(): Promise<void> {
+    try {
+      await this.#refreshAssignments();
+      const assignments = this.#assignments;
+      if (!assignments) return;
+      const world = { fetch: this.#options.fetch, clock: this.#options.clock };
+      const report = await runRound(this.#options.id, assignments, world);
+      const signed = await signReport(report, this.#options.secret, this.#options.clock.now());
+      await Promise.all(
+        this.#options.coordinators.map((base) =>
+          this.#request(`${base}/v1/reports`, { method: "POST", body: signed.body, headers: signed.headers })
+            .then((response) => this.#settle(`push ${base}`, response.ok ? null : `HTTP ${response.status} ${response.statusText}`))
+            .catch((error: unknown) => this.#settle(`push ${base}`, errorText(error))),
+        ),
+      );
+      this.rounds++;
+    } catch (error) {
+      this.#settle("round", errorText(error));
+    }
+  }
+
+  async #refreshAssignments(): Promise<void> {
+    for (const base of this.#options.coordinators) {
+      const where = `assignments ${base}`;
+      try {
+        const headers = await signedHeaders(this.#options.id, this.#options.secret, "", this.#options.clock.now());
+        const response = await this.#request(`${base}/v1/probes/${encodeURIComponent(this.#options.id)}/assignments`, {
+          headers,
+        });
+        if (!response.ok) {
+          this.#settle(where, `HTTP ${response.status}: ${(await response.text()).slice(0, 200)}`);
+          continue;
+        }
+        const parsed = assignmentsSchema.safeParse(await response.json());
+        if (!parsed.success) {
+          this.#settle(where, `Invalid assignments: ${parsed.error.issues[0]?.message ?? "schema mismatch"}`);
+          continue;
+        }
+        this.#settle(where, null);
+        this.#assignments = parsed.data;
+        return;
+      } catch (error) {
+        this.#settle(where, errorText(error));
+      }
+    }
+    if (!this.#assignments) this.#options.log.warn("No assignments yet: no coordinator answered; retrying next round");
+  }
+
+  async #request(url: string, init: RequestInit): Promise<Response> {
+    const controller = new AbortController();
+    const cancel = this.#options.clock.setTimer(() => controller.abort(), this.#options.requestTimeoutMs ?? 10_000);
+    try {
+      return await this.#options.fetch(url, { ...init, signal: controller.signal });
+    } finally {
+      cancel();
+    }
+  }
+
+  /** Logs a problem once when it starts and once when it clears. */
+  #settle(where: string, problem: string | null): void {
+    const before = this.#problems.get(where);
+    if (problem === null) {
+      if (before !== undefined) this.#options.log.info(`Recovered: ${where}`);
+      this.#problems.delete(where);
+    } else if (before !== problem) {
+      this.#options.log.warn(`Problem: ${where}: ${problem}`);
+      this.#problems.set(where, problem);
+    }
+  }
+}
+
+function errorText(error: unknown): string {
+  if (error instanceof Error) {
+    const cause = (error as { cause?: unknown }).cause;
+    const code = cause && typeof cause === "object" && "code" in cause ? ` (${String(cause.code)})` : "";
+    return `${error.name === "AbortError" ? "Timed out" : error.message}${code}`;
+  }
+  return String(error);
+}

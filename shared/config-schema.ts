@@ -1,0 +1,176 @@
+/** The zod schema of `healthmesh.yaml` (CONTRACT §3) and its inferred types. */
+import { z } from "zod";
+import { alertSchema } from "./alert-config.ts";
+import { parseDuration } from "./duration.ts";
+
+/** A duration written as `500ms`, `10s`, `5m` (or a number of milliseconds), parsed into milliseconds. */
+function duration(min = 0) {
+  return z.union([z.string(), z.number()]).transform((value, ctx) => {
+    let ms: number;
+    try {
+      ms = parseDuration(value);
+    } catch (error) {
+      ctx.addIssue({ code: "custom", message: (error as Error).message }); // parseDuration throws only RangeError
+      return z.NEVER;
+    }
+    if (ms < min) {
+      ctx.addIssue({ code: "custom", message: `Duration "${value}" is below the minimum of ${min} ms` });
+      return z.NEVER;
+    }
+    return ms;
+  });
+}
+
+const label = "[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?";
+const relativeName = z
+  .string()
+  .regex(new RegExp(`^(?:@|\\*|(?:\\*\\.)?${label}(?:\\.${label})*)$`, "i"), {
+    message: 'Must be a name relative to the zone, such as "www" or "web-router" ("@" for the apex)',
+  })
+  .transform((name) => name.toLowerCase());
+const hostname = z
+  .string()
+  .regex(new RegExp(`^${label}(?:\\.${label})*\\.?$`, "i"), { message: "Must be a host name" })
+  .transform((name) => (name.endsWith(".") ? name.toLowerCase() : `${name.toLowerCase()}.`));
+const httpUrl = z.url({ protocol: /^https?$/, message: "Must be an http:// or https:// URL" });
+const envName = z
+  .string()
+  .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, { message: "Must be an environment variable name" });
+const ttl = z.number().int().min(1).max(86_400);
+
+const checkSchema = z.strictObject({
+  url: httpUrl,
+  expectStatus: z.array(z.number().int().min(100).max(599)).min(1).default([200]),
+  bodyContains: z.string().min(1).optional(),
+  timeout: duration(1).default(5000),
+  degradedAfter: duration(1).optional(),
+});
+
+const pathSchema = z.strictObject({ target: hostname, check: checkSchema });
+const providerOverride = z.strictObject({ ttl: ttl.optional() });
+
+const serviceSchema = z.strictObject({
+  name: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/i, { message: "Must be letters, digits, - and _" }),
+  router: relativeName,
+  ttl: ttl.default(60),
+  primary: pathSchema,
+  secondary: pathSchema,
+  failAfter: z.number().int().min(1).default(3),
+  recoverAfter: z.number().int().min(1).default(6),
+  autoFailback: z.boolean().default(true),
+  holdDown: duration(0).default(300_000),
+  cloudflare: providerOverride.optional(),
+  desec: providerOverride.optional(),
+  powerdns: providerOverride.optional(),
+  memory: providerOverride.optional(),
+});
+
+const providerTuning = {
+  timeout: duration(1).default(10_000),
+  maxBackoff: duration(1).default(30_000),
+};
+
+const providersSchema = z
+  .strictObject({
+    cloudflare: z
+      .strictObject({
+        tokenEnv: envName,
+        zoneId: z
+          .string()
+          .regex(/^[0-9a-f]{32}$/, { message: "Must be the 32-hex-digit zone ID" })
+          .optional(),
+        apiBase: httpUrl.default("https://api.cloudflare.com/client/v4"),
+        ...providerTuning,
+      })
+      .optional(),
+    desec: z
+      .strictObject({
+        tokenEnv: envName,
+        apiBase: httpUrl.default("https://desec.io/api/v1"),
+        ...providerTuning,
+      })
+      .optional(),
+    powerdns: z
+      .strictObject({
+        apiBase: httpUrl,
+        apiKeyEnv: envName,
+        server: z.string().min(1).default("localhost"),
+        ...providerTuning,
+      })
+      .optional(),
+    /** An in-process provider for demos and tests; it forgets everything when the coordinator stops. */
+    memory: z.strictObject({ ...providerTuning }).optional(),
+  })
+  .refine((providers) => Object.values(providers).some((p) => p !== undefined), {
+    message: "Name at least one DNS provider (cloudflare, desec, powerdns)",
+  });
+
+const recordValue = z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]);
+const recordTypes = z.enum(["A", "AAAA", "CNAME", "TXT", "MX", "CAA", "SRV", "NS"]);
+const recordOverride = z.strictObject({
+  type: recordTypes.optional(),
+  value: recordValue.optional(),
+  ttl: ttl.optional(),
+  proxied: z.boolean().optional(),
+});
+
+const recordSchema = z.strictObject({
+  name: relativeName,
+  type: recordTypes,
+  value: recordValue,
+  ttl: ttl.default(300),
+  cloudflare: recordOverride.optional(),
+  desec: recordOverride.optional(),
+  powerdns: recordOverride.optional(),
+  memory: recordOverride.optional(),
+});
+
+const memberSchema = z.strictObject({
+  id: z.string().regex(/^[a-z0-9][a-z0-9_.-]{0,63}$/i, { message: "Must be letters, digits, ., - and _" }),
+  provider: z.string().min(1),
+  region: z.string().min(1).default("unknown"),
+  mode: z.enum(["push", "pull"]).default("push"),
+  url: httpUrl.optional(),
+  secretEnv: envName,
+});
+
+const probesSchema = z.strictObject({
+  interval: duration(500).default(10_000),
+  quorum: z.enum(["majority", "providers"]).default("majority"),
+  members: z.array(memberSchema).min(1),
+  canaries: z.array(httpUrl).default([]),
+  pullTimeout: duration(1).optional(),
+});
+
+const coordinatorSchema = z.strictObject({
+  apiTokenEnv: envName.default("HEALTHMESH_API_TOKEN"),
+  publicStatusPage: z.boolean().default(false),
+  publicUrl: httpUrl.optional(),
+});
+
+export const configSchema = z.strictObject({
+  zone: hostname.transform((zone) => zone.slice(0, -1)),
+  providers: providersSchema,
+  records: z.array(recordSchema).default([]),
+  services: z.array(serviceSchema).min(1),
+  probes: probesSchema,
+  alerts: z.array(alertSchema).default([]),
+  coordinator: coordinatorSchema.default({ apiTokenEnv: "HEALTHMESH_API_TOKEN", publicStatusPage: false }),
+});
+
+/** A validated config, with defaults filled in and durations in milliseconds. */
+export type Config = z.infer<typeof configSchema>;
+/** One service of a validated config. */
+export type ServiceConfig = Config["services"][number];
+/** One probe member of a validated config. */
+export type ProbeMember = Config["probes"]["members"][number];
+/** One declared record of a validated config. */
+export type RecordConfig = Config["records"][number];
+/** The names of the DNS providers a config can declare. */
+export type ProviderName = keyof Config["providers"];
+export const providerNames = [
+  "cloudflare",
+  "desec",
+  "powerdns",
+  "memory",
+] as const satisfies readonly ProviderName[];
