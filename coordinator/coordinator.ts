@@ -408,7 +408,7 @@ export class Coordinator {
         next.bothDown = true;
       }
       if (decision.kind !== "held") next.held = false;
-      if (decision.kind !== "both-down" && state.bothDown && decision.kind !== "switch") {
+      if (decision.kind !== "both-down" && state.bothDown) {
         next.bothDown = false;
         events.push({
           at: now,

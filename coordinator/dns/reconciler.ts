@@ -141,6 +141,12 @@ class ProviderLoop {
       return;
     }
     this.#cancelTimer?.();
+    if (ms === 0) {
+      // Start now rather than on the next timer tick: a decision's write must not wait on the clock.
+      this.#cancelTimer = null;
+      this.#start();
+      return;
+    }
     this.#cancelTimer = this.#options.clock.setTimer(() => {
       this.#cancelTimer = null;
       this.#start();
