@@ -7,6 +7,7 @@ import { buildApp } from "./app.ts";
 import { Coordinator, type CoordinatorDeps } from "./coordinator.ts";
 import { createProviders } from "./dns/factory.ts";
 import type { DnsProvider } from "./dns/provider.ts";
+import { PullLoop } from "./pull.ts";
 import { SqliteStore } from "./store/sqlite.ts";
 
 /** A missing environment variable that the config names; exit code 2. */
@@ -16,6 +17,8 @@ export class EnvError extends Error {}
 export interface RunningCoordinator {
   url: string;
   coordinator: Coordinator;
+  /** The pull loop over the pull-mode members (idle when there are none). */
+  pulls: PullLoop;
   close(): Promise<void>;
 }
 
@@ -32,11 +35,17 @@ export async function startCoordinator(options: {
 }): Promise<RunningCoordinator> {
   const { config, env } = options;
   const apiToken = env[config.coordinator.apiTokenEnv];
-  if (!apiToken) throw new EnvError(`Missing API token: set the environment variable ${config.coordinator.apiTokenEnv} (coordinator.apiTokenEnv)`);
+  if (!apiToken)
+    throw new EnvError(
+      `Missing API token: set the environment variable ${config.coordinator.apiTokenEnv} (coordinator.apiTokenEnv)`,
+    );
   const secrets = new Map<string, string>();
   config.probes.members.forEach((member, i) => {
     const secret = env[member.secretEnv];
-    if (!secret) throw new EnvError(`Missing probe secret: set ${member.secretEnv} (probes.members[${i}].secretEnv, probe "${member.id}")`);
+    if (!secret)
+      throw new EnvError(
+        `Missing probe secret: set ${member.secretEnv} (probes.members[${i}].secretEnv, probe "${member.id}")`,
+      );
     secrets.set(member.id, secret);
   });
   const clock = systemClock();
@@ -50,17 +59,33 @@ export async function startCoordinator(options: {
     providers,
     ...(options.onEvents ? { onEvents: options.onEvents } : {}),
   });
-  const app = buildApp({ coordinator, clock, log: options.log, apiToken, secretFor: (id) => secrets.get(id) });
+  const app = buildApp({
+    coordinator,
+    clock,
+    log: options.log,
+    apiToken,
+    secretFor: (id) => secrets.get(id),
+  });
   const server = await new Promise<ServerType>((resolve) => {
     const s = serve({ fetch: app.fetch, hostname: options.host, port: options.port }, () => resolve(s));
   });
   const address = server.address();
   const port = typeof address === "object" && address ? address.port : options.port;
   coordinator.start();
+  const pulls = new PullLoop({
+    coordinator,
+    secretFor: (id) => secrets.get(id),
+    fetch,
+    clock,
+    log: options.log,
+  });
+  pulls.start();
   return {
     url: `http://${options.host}:${port}`,
     coordinator,
+    pulls,
     async close() {
+      pulls.stop();
       coordinator.stop();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await coordinator.reconciler.idle();

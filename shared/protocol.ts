@@ -7,7 +7,7 @@ import * as z from "zod/mini";
 /** Largest accepted request body, in bytes; larger bodies are refused with 413 before any hashing. */
 export const MAX_BODY_BYTES = 256 * 1024;
 
-/** Schema of an endpoint name. */
+/** Schema of an endpoint name (zod/mini: OpenAPI documents need their own classic copy, see api-schema.ts). */
 export const endpointSchema = z.enum(["primary", "secondary"]);
 /** Which of a service's two paths a check or vote is about. */
 export type Endpoint = z.infer<typeof endpointSchema>;

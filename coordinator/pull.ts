@@ -1,0 +1,188 @@
+/**
+ * The coordinator's side of pull mode (CONTRACT §5): every interval, a signed `POST {url}/v1/run` to
+ * each pull-mode member, concurrently and with a timeout; a verified answer is accepted like a pushed
+ * report. No answer or a bad answer leaves the probe silent (it abstains after 3 intervals), never "down".
+ */
+import type { Clock } from "../shared/clock.ts";
+import type { ProbeMember } from "../shared/config-schema.ts";
+import type { Logger } from "../shared/log.ts";
+import { MAX_BODY_BYTES, type Report, type RunRequest, reportSchema } from "../shared/protocol.ts";
+import { signedHeaders, verifySignature } from "../shared/signing.ts";
+import type { Coordinator } from "./coordinator.ts";
+
+/** What the pull loop runs with. */
+export interface PullLoopOptions {
+  coordinator: Coordinator;
+  secretFor: (probeId: string) => string | undefined;
+  fetch: typeof fetch;
+  clock: Clock;
+  log: Logger;
+}
+
+/** The outcome of one pull from one member: accepted, or why its answer did not count. */
+export type PullOutcome =
+  | { probe: string; ok: true; ms: number; reportId: string }
+  | { probe: string; ok: false; ms: number; reason: string };
+
+/** A pull that did not yield an accepted report; the probe stays silent until one does. */
+export class PullError extends Error {
+  readonly retryable = true;
+  override readonly name = "PullError";
+}
+
+/** Pulls reports from the pull-mode members of the coordinator's config. */
+export class PullLoop {
+  readonly #options: PullLoopOptions;
+  readonly #members: ProbeMember[];
+  readonly #inFlight = new Set<string>();
+  readonly #problems = new Map<string, string>();
+  #cancel: (() => void) | null = null;
+  /** How long the latest complete round took (ms), for logs and benchmarks. */
+  lastRoundMs: number | null = null;
+
+  constructor(options: PullLoopOptions) {
+    this.#options = options;
+    this.#members = options.coordinator.config.probes.members.filter((m) => m.mode === "pull");
+  }
+
+  /** The members this loop pulls from. */
+  get members(): readonly ProbeMember[] {
+    return this.#members;
+  }
+
+  /** Starts pulling: a round now, then one every probe interval. Does nothing without pull members. */
+  start(): void {
+    if (this.#members.length === 0 || this.#cancel) return;
+    const interval = this.#options.coordinator.config.probes.interval;
+    const tick = () => {
+      this.#cancel = this.#options.clock.setTimer(tick, interval);
+      void this.round();
+    };
+    tick();
+  }
+
+  /** Stops scheduling rounds; requests in flight finish on their own timeout. */
+  stop(): void {
+    this.#cancel?.();
+    this.#cancel = null;
+  }
+
+  /** One round: pulls every member not still busy with the previous round, concurrently. Never throws. */
+  async round(): Promise<PullOutcome[]> {
+    const started = this.#options.clock.now();
+    const due = this.#members.filter((m) => !this.#inFlight.has(m.id));
+    const outcomes = await Promise.all(due.map((member) => this.#pullGuarded(member)));
+    this.lastRoundMs = this.#options.clock.now() - started;
+    return outcomes;
+  }
+
+  async #pullGuarded(member: ProbeMember): Promise<PullOutcome> {
+    this.#inFlight.add(member.id);
+    const started = this.#options.clock.now();
+    let outcome: PullOutcome;
+    try {
+      const reportId = await this.#pull(member);
+      outcome = { probe: member.id, ok: true, ms: this.#options.clock.now() - started, reportId };
+    } catch (error) {
+      const reason = error instanceof Error ? error.message : String(error);
+      outcome = { probe: member.id, ok: false, ms: this.#options.clock.now() - started, reason };
+    } finally {
+      this.#inFlight.delete(member.id);
+    }
+    this.#settle(member.id, outcome.ok ? null : outcome.reason);
+    return outcome;
+  }
+
+  async #pull(member: ProbeMember): Promise<string> {
+    const { coordinator, clock } = this.#options;
+    const secret = this.#options.secretFor(member.id);
+    if (!member.url || secret === undefined)
+      throw new PullError(`Cannot pull from probe "${member.id}": it has no url or secret`);
+    const request: RunRequest = { ...coordinator.assignments(member.id), id: crypto.randomUUID() };
+    const body = JSON.stringify(request);
+    const headers = await signedHeaders(member.id, secret, body, clock.now());
+    const url = `${member.url.replace(/\/+$/, "")}/v1/run`;
+    const raw = await this.#exchange(url, body, { ...headers, "content-type": "application/json" });
+    const check = await verifySignature(raw.headers, raw.text, {
+      secretFor: (id) => (id === member.id ? secret : undefined),
+      nowMs: clock.now(),
+    });
+    if (!check.ok) throw new PullError(`Refused the answer of "${url}": ${check.message}`);
+    const report = parseReport(raw.text, url);
+    if (report.probe !== member.id) {
+      throw new PullError(
+        `Refused the answer of "${url}": report names probe "${report.probe}", not "${member.id}"`,
+      );
+    }
+    await coordinator.acceptReport(report);
+    return report.id;
+  }
+
+  /** Sends the run request and reads the whole answer within the pull timeout. */
+  async #exchange(url: string, body: string, headers: Record<string, string>) {
+    const timeoutMs = this.#options.coordinator.config.probes.pullTimeout ?? 10_000;
+    const controller = new AbortController();
+    const cancel = this.#options.clock.setTimer(() => controller.abort(), timeoutMs);
+    try {
+      const response = await this.#options.fetch(url, {
+        method: "POST",
+        body,
+        headers,
+        signal: controller.signal,
+      });
+      const declared = Number(response.headers.get("content-length") ?? "0");
+      if (declared > MAX_BODY_BYTES) {
+        await response.body?.cancel();
+        throw new PullError(`Refused the answer of "${url}": body is larger than ${MAX_BODY_BYTES} bytes`);
+      }
+      const text = await response.text();
+      if (!response.ok)
+        throw new PullError(`Cannot pull from "${url}": HTTP ${response.status}: ${text.slice(0, 200)}`);
+      if (text.length > MAX_BODY_BYTES)
+        throw new PullError(`Refused the answer of "${url}": body is larger than ${MAX_BODY_BYTES} bytes`);
+      return { headers: response.headers, text };
+    } catch (error) {
+      if (controller.signal.aborted)
+        throw new PullError(`Cannot pull from "${url}": no answer within ${timeoutMs} ms`);
+      throw error instanceof PullError ? error : describe(url, error);
+    } finally {
+      cancel();
+    }
+  }
+
+  /** Logs a member's problem once when it starts and once when it clears. */
+  #settle(probe: string, problem: string | null): void {
+    const before = this.#problems.get(probe);
+    if (problem === null) {
+      if (before !== undefined) this.#options.log.info(`Pull from probe "${probe}" works again`);
+      this.#problems.delete(probe);
+    } else if (before !== problem) {
+      this.#options.log.warn(`Probe "${probe}" stays silent, never "down": ${problem}`);
+      this.#problems.set(probe, problem);
+    }
+  }
+}
+
+function parseReport(text: string, url: string): Report {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    throw new PullError(`Refused the answer of "${url}": not valid JSON`);
+  }
+  const parsed = reportSchema.safeParse(json);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new PullError(
+      `Refused the answer of "${url}": report does not match the schema: ${issue?.path.join(".")} ${issue?.message}`,
+    );
+  }
+  return parsed.data;
+}
+
+function describe(url: string, error: unknown): PullError {
+  if (!(error instanceof Error)) return new PullError(`Cannot pull from "${url}": ${String(error)}`);
+  const cause = (error as { cause?: unknown }).cause; // undici puts the socket error in `cause`
+  const code = cause && typeof cause === "object" && "code" in cause ? ` (${String(cause.code)})` : "";
+  return new PullError(`Cannot pull from "${url}": ${error.message}${code}`);
+}

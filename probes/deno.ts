@@ -1,0 +1,35 @@
+/**
+ * Deno Deploy entry of the pull-mode probe: `Deno.serve` answers the coordinator's signed pulls and
+ * `Deno.cron` pushes a backstop report every minute. Settings come from the environment (see pull.ts).
+ */
+import { systemClock } from "../shared/clock.ts";
+import { lineLogger } from "../shared/log.ts";
+import { createPullProbe, pullProbeSettings } from "./pull.ts";
+
+const env = (name: string) => Deno.env.get(name);
+const settings = pullProbeSettings(env);
+const probe = createPullProbe({
+  ...settings,
+  fetch: (input, init) => fetch(input, init),
+  clock: systemClock(),
+  log: lineLogger((line) => console.error(line), `probe ${settings.id}: `),
+});
+
+Deno.cron("healthmesh backstop report", "* * * * *", async () => {
+  await probe.backstop();
+});
+
+// Deno Deploy chooses the address itself; HEALTHMESH_LISTEN ("127.0.0.1:0") is for running it elsewhere.
+const listen = env("HEALTHMESH_LISTEN")?.match(/^(.+):(\d+)$/);
+const serveOptions = listen
+  ? {
+      hostname: listen[1] ?? "127.0.0.1",
+      port: Number(listen[2]),
+      onListen: (address: { hostname: string; port: number }) =>
+        console.log(`Listening on http://${address.hostname}:${address.port}`),
+    }
+  : {};
+Deno.serve(serveOptions, (request) => probe.handle(request));
+
+// Announces the probe right after a start instead of waiting for the first cron minute.
+if (env("HEALTHMESH_BACKSTOP_AT_START") === "1") void probe.backstop({ force: true });
