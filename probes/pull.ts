@@ -27,7 +27,7 @@ export interface PullProbeOptions {
 export interface PullProbe {
   handle(request: Request): Promise<Response>;
   /** Pushes one report to every coordinator unless a pull was answered recently; never throws. */
-  backstop(options?: { force?: boolean }): Promise<"pushed" | "skipped">;
+  backstop(options?: { force?: boolean }): Promise<"pushed" | "skipped" | "no-assignments">;
 }
 
 /** Builds a pull probe around the portable check runner. */
@@ -60,8 +60,9 @@ export function createPullProbe(options: PullProbeOptions): PullProbe {
       const quiet = options.backstopQuietMs ?? 60_000;
       const recent = lastPullAt !== null && options.clock.now() - lastPullAt < quiet;
       if ((recent && !backstopOptions.force) || options.coordinators.length === 0) return "skipped";
-      await new PushProbe(options).round();
-      return "pushed";
+      const push = new PushProbe(options);
+      await push.round();
+      return push.rounds > 0 ? "pushed" : "no-assignments";
     },
   };
 }
