@@ -27,7 +27,13 @@ describe("parseConfig()", () => {
     const result = parseConfig(valid);
     if (!result.ok) throw new Error(JSON.stringify(result.issues));
     const svc = result.config.services[0];
-    expect(svc).toMatchObject({ ttl: 60, failAfter: 3, recoverAfter: 6, autoFailback: true, holdDown: 300_000 });
+    expect(svc).toMatchObject({
+      ttl: 60,
+      failAfter: 3,
+      recoverAfter: 6,
+      autoFailback: true,
+      holdDown: 300_000,
+    });
     expect(svc?.primary.check).toMatchObject({ timeout: 5000, expectStatus: [200] });
     expect(result.config.probes).toMatchObject({ interval: 10_000, quorum: "majority" });
     expect(result.config.coordinator.apiTokenEnv).toBe("HEALTHMESH_API_TOKEN");
@@ -60,19 +66,39 @@ describe("parseConfig()", () => {
   it.each([
     {
       why: "a check through the router itself",
-      edit: (s: string) => s.replace("https://cf-front.example.com/healthz", "https://web-router.example.com/healthz"),
+      edit: (s: string) =>
+        s.replace("https://cf-front.example.com/healthz", "https://web-router.example.com/healthz"),
       path: "services[0].primary.check.url",
       text: "router itself",
     },
     {
       why: "a router also declared as a record",
-      edit: (s: string) => s.replace("services:", "records:\n  - { name: web-router, type: CNAME, value: x.example.com. }\nservices:"),
+      edit: (s: string) =>
+        s.replace(
+          "services:",
+          "records:\n  - { name: web-router, type: CNAME, value: x.example.com. }\nservices:",
+        ),
       path: "services[0].router",
       text: "also declared under records",
     },
-    { why: "duplicate probe ids", edit: (s: string) => s.replace("id: c,", "id: b,"), path: "probes.members[2].id", text: 'Duplicate probe id "b"' },
-    { why: "a pull probe without url", edit: (s: string) => s.replace(", url: https://hm.deno.dev", ""), path: "probes.members[0].url", text: "needs a url" },
-    { why: "no DNS provider", edit: (s: string) => s.replace("  memory: {}", "  {}").replace("providers:\n  {}", "providers: {}"), path: "providers", text: "at least one DNS provider" },
+    {
+      why: "duplicate probe ids",
+      edit: (s: string) => s.replace("id: c,", "id: b,"),
+      path: "probes.members[2].id",
+      text: 'Duplicate probe id "b"',
+    },
+    {
+      why: "a pull probe without url",
+      edit: (s: string) => s.replace(", url: https://hm.deno.dev", ""),
+      path: "probes.members[0].url",
+      text: "needs a url",
+    },
+    {
+      why: "no DNS provider",
+      edit: (s: string) => s.replace("  memory: {}", "  {}").replace("providers:\n  {}", "providers: {}"),
+      path: "providers",
+      text: "at least one DNS provider",
+    },
   ])("refuses $why", ({ edit, path, text }) => {
     const result = parseConfig(edit(valid));
     expect(result.ok).toBe(false);
@@ -81,7 +107,9 @@ describe("parseConfig()", () => {
   });
 
   it("warns about fewer than 3 probes and probes on a single edge provider", () => {
-    const result = parseConfig(valid.replace(/    - \{ id: c.*\n/, "").replace("provider: deno-deploy", "provider: fly"));
+    const result = parseConfig(
+      valid.replace(/ {4}- \{ id: c.*\n/, "").replace("provider: deno-deploy", "provider: fly"),
+    );
     if (!result.ok) throw new Error(JSON.stringify(result.issues));
     expect(result.warnings.map((w) => w.path)).toEqual(["probes.members", "probes.members"]);
     expect(result.warnings.map((w) => w.message).join(" ")).toMatch(/at least 3.*one edge provider/s);
@@ -97,7 +125,9 @@ describe("parseConfig()", () => {
 describe("configJsonSchema()", () => {
   it("describes the config's keys for editors", () => {
     const schema = configJsonSchema() as { properties: Record<string, unknown>; required: string[] };
-    expect(Object.keys(schema.properties)).toEqual(expect.arrayContaining(["zone", "providers", "records", "services", "probes", "alerts", "coordinator"]));
+    expect(Object.keys(schema.properties)).toEqual(
+      expect.arrayContaining(["zone", "providers", "records", "services", "probes", "alerts", "coordinator"]),
+    );
     expect(schema.required).toEqual(expect.arrayContaining(["zone", "services", "probes"]));
   });
 });

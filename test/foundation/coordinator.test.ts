@@ -2,10 +2,16 @@ import { describe, expect, it } from "vitest";
 import { configFromObject } from "../../shared/config.ts";
 import { configObject, testCoordinator } from "../helpers.ts";
 
-const types = (events: { type: string }[]) => events.map((e) => e.type).filter((t) => t !== "coordinator.started");
+const types = (events: { type: string }[]) =>
+  events.map((e) => e.type).filter((t) => t !== "coordinator.started");
 
 /** Three rounds of reports 10 s apart from the given probes. */
-async function rounds(t: Awaited<ReturnType<typeof testCoordinator>>, probes: string[], results: { primary?: boolean; secondary?: boolean }, count = 3) {
+async function rounds(
+  t: Awaited<ReturnType<typeof testCoordinator>>,
+  probes: string[],
+  results: { primary?: boolean; secondary?: boolean },
+  count = 3,
+) {
   for (let i = 0; i < count; i++) {
     for (const probe of probes) await t.report(probe, results);
     await t.clock.advance(10_000);
@@ -30,7 +36,10 @@ describe("Coordinator quorum rules", () => {
     const t = await testCoordinator();
     await rounds(t, ["p1"], { primary: false, secondary: true }, 10);
     expect(t.coordinator.service("web").active).toBe("primary");
-    expect(t.coordinator.verdicts("web").primary).toEqual({ verdict: "unknown", votes: { down: 1, up: 0, abstain: 2 } });
+    expect(t.coordinator.verdicts("web").primary).toEqual({
+      verdict: "unknown",
+      votes: { down: 1, up: 0, abstain: 2 },
+    });
     expect(types(t.events)).not.toContain("failover");
     expect(types(t.events).filter((e) => e === "probe.silent")).toHaveLength(2);
   });
@@ -53,7 +62,10 @@ describe("Coordinator quorum rules", () => {
     expect(t.coordinator.verdicts("web").primary.verdict).toBe("down");
     await t.clock.advance(31_000);
     await t.coordinator.evaluate();
-    expect(t.coordinator.verdicts("web").primary).toEqual({ verdict: "unknown", votes: { down: 0, up: 0, abstain: 3 } });
+    expect(t.coordinator.verdicts("web").primary).toEqual({
+      verdict: "unknown",
+      votes: { down: 0, up: 0, abstain: 3 },
+    });
   });
 
   it("alerts once and does not switch when both paths are down", async () => {
@@ -74,13 +86,18 @@ describe("Coordinator quorum rules", () => {
     expect(types(t.events).filter((e) => e === "flap.held")).toHaveLength(1);
     await rounds(t, ["p1", "p2", "p3"], { primary: true, secondary: true }, 30);
     expect(t.coordinator.service("web").active).toBe("primary");
-    expect(types(t.events).filter((e) => e === "failover" || e === "failback")).toEqual(["failover", "failback"]);
+    expect(types(t.events).filter((e) => e === "failover" || e === "failback")).toEqual([
+      "failover",
+      "failback",
+    ]);
     const [failover, failback] = t.events.filter((e) => e.type === "failover" || e.type === "failback");
     expect(Date.parse(failback?.at ?? "") - Date.parse(failover?.at ?? "")).toBeGreaterThanOrEqual(300_000);
   });
 
   it("keeps the secondary when autoFailback is off", async () => {
-    const t = await testCoordinator({ config: configFromObject(configObject({ service: { autoFailback: false, holdDown: "0s" } })) });
+    const t = await testCoordinator({
+      config: configFromObject(configObject({ service: { autoFailback: false, holdDown: "0s" } })),
+    });
     await rounds(t, ["p1", "p2", "p3"], { primary: false, secondary: true });
     await rounds(t, ["p1", "p2", "p3"], { primary: true, secondary: true }, 5);
     expect(t.coordinator.service("web").active).toBe("secondary");
@@ -103,7 +120,11 @@ describe("Coordinator quorum rules", () => {
     expect(t.dns.records.get("web-router.example.com")?.target).toBe("cdn2-front.example.com.");
     await rounds(t, ["p1", "p2", "p3"], { primary: true, secondary: false }, 40);
     expect(t.coordinator.service("web")).toMatchObject({ active: "secondary", mode: "pinned" });
-    expect(t.events.find((e) => e.type === "pin")).toMatchObject({ actor: "bob", from: "primary", to: "secondary" });
+    expect(t.events.find((e) => e.type === "pin")).toMatchObject({
+      actor: "bob",
+      from: "primary",
+      to: "secondary",
+    });
   });
 
   it("follows the providers quorum: three probes on one edge are one vote", async () => {

@@ -20,7 +20,10 @@ afterAll(async () => {
 });
 
 function run(args: string[], env: Record<string, string>): { child: ChildProcess; output: () => string } {
-  const child = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(process.execPath, [BIN, ...args], {
+    env: { ...process.env, ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
   children.push(child);
   let output = "";
   child.stdout?.on("data", (chunk) => (output += chunk));
@@ -28,7 +31,11 @@ function run(args: string[], env: Record<string, string>): { child: ChildProcess
   return { child, output: () => output };
 }
 
-async function until<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, timeoutMs = 20_000): Promise<T> {
+async function until<T>(
+  what: string,
+  probe: () => Promise<T | undefined> | T | undefined,
+  timeoutMs = 20_000,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await probe();
@@ -47,7 +54,15 @@ async function api<T>(base: string, path: string): Promise<T | undefined> {
   }
 }
 
-type Status = { services: { active: string; mode: string; primary: { verdict: string }; dns: Record<string, { state: string; target: string }> }[]; probes: { id: string; lastSeen: string | null }[] };
+type Status = {
+  services: {
+    active: string;
+    mode: string;
+    primary: { verdict: string };
+    dns: Record<string, { state: string; target: string }>;
+  }[];
+  probes: { id: string; lastSeen: string | null }[];
+};
 type Events = { events: { type: string; message: string }[] };
 
 function configYaml(primary: Origin, secondary: Origin): string {
@@ -80,22 +95,37 @@ describe("end to end with real processes", () => {
     const dir = mkdtempSync(join(tmpdir(), "hm-e2e-"));
     const primary = await startOrigin("cf-front");
     const secondary = await startOrigin("cdn2-front");
-    cleanups.push(() => primary.close(), () => secondary.close(), () => rmSync(dir, { recursive: true, force: true }));
+    cleanups.push(
+      () => primary.close(),
+      () => secondary.close(),
+      () => rmSync(dir, { recursive: true, force: true }),
+    );
     const configFile = join(dir, "healthmesh.yaml");
     writeFileSync(configFile, configYaml(primary, secondary));
     const env = { HEALTHMESH_API_TOKEN: TOKEN, S1: "secret-1", S2: "secret-2", S3: "secret-3" };
     const data = join(dir, "data");
 
     const first = run(["coordinator", "--config", configFile, "--port", "0", "--data", data], env);
-    const base = await until("the coordinator to listen", () => /listening on (http:\/\/\S+)/.exec(first.output())?.[1]);
+    const base = await until(
+      "the coordinator to listen",
+      () => /listening on (http:\/\/\S+)/.exec(first.output())?.[1],
+    );
     const port = new URL(base).port;
-    for (const [id, secret] of [["p1", "secret-1"], ["p2", "secret-2"], ["p3", "secret-3"]] as const) {
+    for (const [id, secret] of [
+      ["p1", "secret-1"],
+      ["p2", "secret-2"],
+      ["p3", "secret-3"],
+    ] as const) {
       run(["probe", "--id", id, "--coordinator", base], { HEALTHMESH_PROBE_SECRET: secret });
     }
-    await until("the primary voted up", async () => ((await api<Status>(base, "/v1/status"))?.services[0]?.primary.verdict === "up" ? true : undefined));
+    await until("the primary voted up", async () =>
+      (await api<Status>(base, "/v1/status"))?.services[0]?.primary.verdict === "up" ? true : undefined,
+    );
 
     primary.up = false;
-    await until("the failover decision", async () => (await api<Events>(base, "/v1/events"))?.events.find((e) => e.type === "failover"));
+    await until("the failover decision", async () =>
+      (await api<Events>(base, "/v1/events"))?.events.find((e) => e.type === "failover"),
+    );
     first.child.kill("SIGKILL");
     await new Promise((resolve) => first.child.once("exit", resolve));
 
@@ -111,7 +141,9 @@ describe("end to end with real processes", () => {
     const restartedAt = Date.now();
     await until("all probes reporting to the restarted coordinator", async () => {
       const status = await api<Status>(base, "/v1/status");
-      return status?.probes.every((p) => p.lastSeen !== null && Date.parse(p.lastSeen) > restartedAt) ? true : undefined;
+      return status?.probes.every((p) => p.lastSeen !== null && Date.parse(p.lastSeen) > restartedAt)
+        ? true
+        : undefined;
     });
 
     primary.up = true;

@@ -2,7 +2,11 @@ import { describe, expect, it } from "vitest";
 import { TOKEN, testCoordinator } from "../helpers.ts";
 
 const auth = { authorization: `Bearer ${TOKEN}` };
-const post = (body: unknown) => ({ method: "POST", headers: { ...auth, "content-type": "application/json" }, body: JSON.stringify(body) });
+const post = (body: unknown) => ({
+  method: "POST",
+  headers: { ...auth, "content-type": "application/json" },
+  body: JSON.stringify(body),
+});
 
 describe("operator API", () => {
   it("answers /healthz without a token", async () => {
@@ -21,7 +25,10 @@ describe("operator API", () => {
 
   it("refuses operator actions without a token and changes nothing", async () => {
     const t = await testCoordinator();
-    const response = await t.app.request("/v1/services/web/failover", { method: "POST", body: JSON.stringify({ to: "secondary" }) });
+    const response = await t.app.request("/v1/services/web/failover", {
+      method: "POST",
+      body: JSON.stringify({ to: "secondary" }),
+    });
     expect(response.status).toBe(401);
     expect(t.coordinator.service("web")).toMatchObject({ active: "primary", mode: "auto" });
   });
@@ -30,23 +37,52 @@ describe("operator API", () => {
     const t = await testCoordinator();
     await t.report("p1", { primary: true, secondary: true });
     const status = (await (await t.app.request("/v1/status", { headers: auth })).json()) as {
-      services: { name: string; active: string; mode: string; primary: { verdict: string; votes: unknown }; dns: Record<string, { state: string; target: string }> }[];
+      services: {
+        name: string;
+        active: string;
+        mode: string;
+        primary: { verdict: string; votes: unknown };
+        dns: Record<string, { state: string; target: string }>;
+      }[];
       probes: { id: string; lastSeen: string | null; healthy: boolean }[];
     };
-    expect(status.services[0]).toMatchObject({ name: "web", active: "primary", mode: "auto", primary: { verdict: "unknown", votes: { up: 0, down: 0, abstain: 3 } } });
-    expect(status.services[0]?.dns.memory).toMatchObject({ state: "in-sync", target: "cf-front.example.com." });
-    expect(status.probes.map((p) => [p.id, p.lastSeen !== null])).toEqual([["p1", true], ["p2", false], ["p3", false]]);
+    expect(status.services[0]).toMatchObject({
+      name: "web",
+      active: "primary",
+      mode: "auto",
+      primary: { verdict: "unknown", votes: { up: 0, down: 0, abstain: 3 } },
+    });
+    expect(status.services[0]?.dns.memory).toMatchObject({
+      state: "in-sync",
+      target: "cf-front.example.com.",
+    });
+    expect(status.probes.map((p) => [p.id, p.lastSeen !== null])).toEqual([
+      ["p1", true],
+      ["p2", false],
+      ["p3", false],
+    ]);
   });
 
   it("pins, pauses and resumes through the API, each in the audit log with its actor", async () => {
     const t = await testCoordinator();
-    const pinned = await t.app.request("/v1/services/web/failover", post({ to: "secondary", reason: "drill", actor: "carol" }));
+    const pinned = await t.app.request(
+      "/v1/services/web/failover",
+      post({ to: "secondary", reason: "drill", actor: "carol" }),
+    );
     expect(pinned.status).toBe(200);
     expect(await pinned.json()).toMatchObject({ name: "web", active: "secondary", mode: "pinned" });
     expect((await t.app.request("/v1/services/web/pause", post({}))).status).toBe(200);
-    expect((await t.app.request("/v1/services/web/resume", { method: "POST", headers: auth })).status).toBe(200);
-    const { events } = (await (await t.app.request("/v1/events", { headers: auth })).json()) as { events: { type: string; actor?: string }[] };
-    expect(events.filter((e) => e.actor).map((e) => [e.type, e.actor])).toEqual([["pin", "carol"], ["pause", "api"], ["resume", "api"]]);
+    expect((await t.app.request("/v1/services/web/resume", { method: "POST", headers: auth })).status).toBe(
+      200,
+    );
+    const { events } = (await (await t.app.request("/v1/events", { headers: auth })).json()) as {
+      events: { type: string; actor?: string }[];
+    };
+    expect(events.filter((e) => e.actor).map((e) => [e.type, e.actor])).toEqual([
+      ["pin", "carol"],
+      ["pause", "api"],
+      ["resume", "api"],
+    ]);
   });
 
   it.each([
@@ -66,7 +102,9 @@ describe("operator API", () => {
     const t = await testCoordinator();
     const response = await t.app.request("/v1/services/nope/pause", post({}));
     expect(response.status).toBe(404);
-    expect(((await response.json()) as { error: { message: string } }).error.message).toBe('Unknown service "nope"');
+    expect(((await response.json()) as { error: { message: string } }).error.message).toBe(
+      'Unknown service "nope"',
+    );
   });
 
   it("filters events with ?since= and refuses a bad time with 400", async () => {
@@ -74,7 +112,9 @@ describe("operator API", () => {
     await t.clock.advance(60_000);
     const cut = new Date(t.clock.now()).toISOString();
     await t.coordinator.pause("web", { actor: "dave" });
-    const { events } = (await (await t.app.request(`/v1/events?since=${cut}`, { headers: auth })).json()) as { events: { type: string }[] };
+    const { events } = (await (await t.app.request(`/v1/events?since=${cut}`, { headers: auth })).json()) as {
+      events: { type: string }[];
+    };
     expect(events.map((e) => e.type)).toEqual(["pause"]);
     expect((await t.app.request("/v1/events?since=yesterday", { headers: auth })).status).toBe(400);
   });

@@ -3,7 +3,8 @@ import { applyResult, type CountedVote, effectiveVote, emptyTrack, verdictOf } f
 
 const thresholds = { failAfter: 3, recoverAfter: 2 };
 const at = "2026-01-01T00:00:00.000Z";
-const feed = (oks: boolean[]) => oks.reduce((track, ok) => applyResult(track, { ok, checkedAt: at }, thresholds), emptyTrack());
+const feed = (oks: boolean[]) =>
+  oks.reduce((track, ok) => applyResult(track, { ok, checkedAt: at }, thresholds), emptyTrack());
 
 describe("per-probe votes", () => {
   it.each([
@@ -11,7 +12,11 @@ describe("per-probe votes", () => {
     { results: [false, false, false], vote: "down", why: "three failures in a row reach failAfter" },
     { results: [false, false, true, false], vote: null, why: "a success resets the failure streak" },
     { results: [true, true], vote: "up", why: "two successes reach recoverAfter 2" },
-    { results: [false, false, false, true], vote: "down", why: "one success keeps the last vote (hysteresis)" },
+    {
+      results: [false, false, false, true],
+      vote: "down",
+      why: "one success keeps the last vote (hysteresis)",
+    },
     { results: [false, false, false, true, true], vote: "up", why: "recoverAfter successes flip it back up" },
     { results: [true, true, false, false], vote: "up", why: "two failures keep the up vote" },
   ])("$why", ({ results, vote }) => {
@@ -20,14 +25,22 @@ describe("per-probe votes", () => {
 
   const fresh = { now: 100_000, intervalMs: 10_000 };
   it("abstains when the probe never reported", () => {
-    expect(effectiveVote(feed([false, false, false]), { lastSeen: null, healthy: true }, fresh)).toBe("abstain");
+    expect(effectiveVote(feed([false, false, false]), { lastSeen: null, healthy: true }, fresh)).toBe(
+      "abstain",
+    );
   });
   it("abstains when the latest report is older than 3 intervals", () => {
-    expect(effectiveVote(feed([false, false, false]), { lastSeen: 100_000 - 30_001, healthy: true }, fresh)).toBe("abstain");
-    expect(effectiveVote(feed([false, false, false]), { lastSeen: 100_000 - 30_000, healthy: true }, fresh)).toBe("down");
+    expect(
+      effectiveVote(feed([false, false, false]), { lastSeen: 100_000 - 30_001, healthy: true }, fresh),
+    ).toBe("abstain");
+    expect(
+      effectiveVote(feed([false, false, false]), { lastSeen: 100_000 - 30_000, healthy: true }, fresh),
+    ).toBe("down");
   });
   it("abstains when the probe reports itself unhealthy", () => {
-    expect(effectiveVote(feed([false, false, false]), { lastSeen: 100_000, healthy: false }, fresh)).toBe("abstain");
+    expect(effectiveVote(feed([false, false, false]), { lastSeen: 100_000, healthy: false }, fresh)).toBe(
+      "abstain",
+    );
   });
   it("abstains before its first streak reaches a threshold", () => {
     expect(effectiveVote(feed([false]), { lastSeen: 100_000, healthy: true }, fresh)).toBe("abstain");
@@ -62,12 +75,42 @@ describe("verdictOf() majority of configured probes", () => {
 
 describe("verdictOf() majority of edge providers", () => {
   it.each([
-    { spec: "dd-d", providers: "aabb", verdict: "unknown", why: "provider a down, provider b split 1 of 2 → 1 of 2 providers" },
-    { spec: "dddd-", providers: "aabbc", verdict: "down", why: "a and b down, c abstains → 2 of 3 providers" },
-    { spec: "ddd--", providers: "aaabc", verdict: "unknown", why: "three probes on one provider are one provider's vote" },
-    { spec: "dddu", providers: "aaab", verdict: "unknown", why: "1 down provider, 1 up provider → no majority of 2" },
-    { spec: "d-d-d", providers: "abcab", verdict: "unknown", why: "a split (1 of 2), b split (1 of 2), c down: 1 of 3 providers" },
-    { spec: "ddudd", providers: "abcab", verdict: "down", why: "a down (2 of 2), b down (2 of 2), c up: 2 of 3" },
+    {
+      spec: "dd-d",
+      providers: "aabb",
+      verdict: "unknown",
+      why: "provider a down, provider b split 1 of 2 → 1 of 2 providers",
+    },
+    {
+      spec: "dddd-",
+      providers: "aabbc",
+      verdict: "down",
+      why: "a and b down, c abstains → 2 of 3 providers",
+    },
+    {
+      spec: "ddd--",
+      providers: "aaabc",
+      verdict: "unknown",
+      why: "three probes on one provider are one provider's vote",
+    },
+    {
+      spec: "dddu",
+      providers: "aaab",
+      verdict: "unknown",
+      why: "1 down provider, 1 up provider → no majority of 2",
+    },
+    {
+      spec: "d-d-d",
+      providers: "abcab",
+      verdict: "unknown",
+      why: "a split (1 of 2), b split (1 of 2), c down: 1 of 3 providers",
+    },
+    {
+      spec: "ddudd",
+      providers: "abcab",
+      verdict: "down",
+      why: "a down (2 of 2), b down (2 of 2), c up: 2 of 3",
+    },
   ])("$why → $verdict", ({ spec, providers, verdict }) => {
     expect(verdictOf(votes(spec, providers), "providers").verdict).toBe(verdict);
   });

@@ -27,7 +27,9 @@ async function expectRefused(t: T, request: Request, status: number, code: strin
 describe("POST /v1/reports refusals", () => {
   it("accepts a well-signed report with 202 and counts it", async () => {
     const t = await testCoordinator();
-    const response = await t.app.request(await signedReportRequest(sampleReport("p1", t.clock.now()), { nowMs: t.clock.now() }));
+    const response = await t.app.request(
+      await signedReportRequest(sampleReport("p1", t.clock.now()), { nowMs: t.clock.now() }),
+    );
     expect(response.status).toBe(202);
     expect(t.coordinator.track("p1", "web", "primary")?.fails).toBe(1);
   });
@@ -35,18 +37,31 @@ describe("POST /v1/reports refusals", () => {
   it("refuses a body over 256 KiB with 413 before checking anything else", async () => {
     const t = await testCoordinator();
     const big = "x".repeat(256 * 1024 + 1);
-    await expectRefused(t, new Request("http://c/v1/reports", { method: "POST", body: big }), 413, "too_large");
+    await expectRefused(
+      t,
+      new Request("http://c/v1/reports", { method: "POST", body: big }),
+      413,
+      "too_large",
+    );
   });
 
   it("refuses a request without signature headers with 401", async () => {
     const t = await testCoordinator();
     const body = JSON.stringify(sampleReport("p1", t.clock.now()));
-    await expectRefused(t, new Request("http://c/v1/reports", { method: "POST", body }), 401, "missing_headers");
+    await expectRefused(
+      t,
+      new Request("http://c/v1/reports", { method: "POST", body }),
+      401,
+      "missing_headers",
+    );
   });
 
   it("refuses a forged report (wrong secret) with 401", async () => {
     const t = await testCoordinator();
-    const request = await signedReportRequest(sampleReport("p1", t.clock.now()), { nowMs: t.clock.now(), secret: "guess" });
+    const request = await signedReportRequest(sampleReport("p1", t.clock.now()), {
+      nowMs: t.clock.now(),
+      secret: "guess",
+    });
     await expectRefused(t, request, 401, "bad_signature");
   });
 
@@ -58,7 +73,9 @@ describe("POST /v1/reports refusals", () => {
 
   it("refuses a report signed 5 minutes ago with 401 and says why", async () => {
     const t = await testCoordinator();
-    const request = await signedReportRequest(sampleReport("p1", t.clock.now()), { nowMs: t.clock.now() - 300_000 });
+    const request = await signedReportRequest(sampleReport("p1", t.clock.now()), {
+      nowMs: t.clock.now() - 300_000,
+    });
     await expectRefused(t, request, 401, "stale_timestamp");
   });
 
@@ -69,25 +86,43 @@ describe("POST /v1/reports refusals", () => {
     expect((await t.app.request(first.clone())).status).toBe(202);
     await expectRefused(t, first, 401, "replayed");
     const restarted = await testCoordinator({ store: t.store, clock: t.clock });
-    await expectRefused(restarted, await signedReportRequest(report, { nowMs: t.clock.now() }), 401, "replayed");
+    await expectRefused(
+      restarted,
+      await signedReportRequest(report, { nowMs: t.clock.now() }),
+      401,
+      "replayed",
+    );
   });
 
   it("refuses a body signed by one probe that names another with 401", async () => {
     const t = await testCoordinator();
-    const request = await signedReportRequest(sampleReport("p2", t.clock.now()), { nowMs: t.clock.now(), probe: "p1", secret: secretOf("p1") });
+    const request = await signedReportRequest(sampleReport("p2", t.clock.now()), {
+      nowMs: t.clock.now(),
+      probe: "p1",
+      secret: secretOf("p1"),
+    });
     await expectRefused(t, request, 401, "probe_mismatch");
   });
 
   it("refuses malformed JSON with 400", async () => {
     const t = await testCoordinator();
-    const request = await signedReportRequest(sampleReport("p1", t.clock.now()), { nowMs: t.clock.now(), body: '{"id": "x",' });
+    const request = await signedReportRequest(sampleReport("p1", t.clock.now()), {
+      nowMs: t.clock.now(),
+      body: '{"id": "x",',
+    });
     await expectRefused(t, request, 400, "malformed_json");
   });
 
   it.each([
     { why: "a missing field", mutate: ({ healthy: _, ...r }: Record<string, unknown>) => r },
     { why: "a type-confused field", mutate: (r: Record<string, unknown>) => ({ ...r, healthy: "yes" }) },
-    { why: "an unknown endpoint", mutate: (r: Record<string, unknown>) => ({ ...r, results: [{ service: "web", endpoint: "tertiary", ok: false, checkedAt: r.sentAt }] }) },
+    {
+      why: "an unknown endpoint",
+      mutate: (r: Record<string, unknown>) => ({
+        ...r,
+        results: [{ service: "web", endpoint: "tertiary", ok: false, checkedAt: r.sentAt }],
+      }),
+    },
     { why: "an extra key", mutate: (r: Record<string, unknown>) => ({ ...r, admin: true }) },
     { why: "an array body", mutate: () => [] },
   ])("refuses $why with 400 and the schema issues", async ({ mutate }) => {
@@ -105,9 +140,15 @@ describe("GET /v1/probes/{id}/assignments", () => {
     const headers = await signedHeaders("p2", secretOf("p2"), "", t.clock.now());
     const response = await t.app.request("/v1/probes/p2/assignments", { headers });
     expect(response.status).toBe(200);
-    const body = (await response.json()) as { intervalMs: number; checks: { endpoint: string; url: string }[] };
+    const body = (await response.json()) as {
+      intervalMs: number;
+      checks: { endpoint: string; url: string }[];
+    };
     expect(body.intervalMs).toBe(10_000);
-    expect(body.checks.map((c) => c.url)).toEqual(["https://cf-front.example.com/healthz", "https://cdn2-front.example.com/healthz"]);
+    expect(body.checks.map((c) => c.url)).toEqual([
+      "https://cf-front.example.com/healthz",
+      "https://cdn2-front.example.com/healthz",
+    ]);
   });
 
   it("refuses another probe's assignments and unsigned requests with 401", async () => {

@@ -14,21 +14,47 @@ describe("probe request signing", () => {
 
   it("verifies its own signature", async () => {
     const h = await signedHeaders("p1", "s3cret", "body", NOW);
-    expect(await verifySignature(headersOf(h), "body", { secretFor, nowMs: NOW })).toMatchObject({ ok: true, probeId: "p1" });
+    expect(await verifySignature(headersOf(h), "body", { secretFor, nowMs: NOW })).toMatchObject({
+      ok: true,
+      probeId: "p1",
+    });
   });
 
   it.each([
     { why: "a changed body", mutate: (h: Record<string, string>) => h, body: "bodx", code: "bad_signature" },
-    { why: "an unknown probe", mutate: (h: Record<string, string>) => ({ ...h, "x-healthmesh-probe": "p9" }), body: "body", code: "unknown_probe" },
-    { why: "a missing signature", mutate: ({ "x-healthmesh-signature": _, ...h }: Record<string, string>) => h, body: "body", code: "missing_headers" },
-    { why: "a non-numeric timestamp", mutate: (h: Record<string, string>) => ({ ...h, "x-healthmesh-timestamp": "soon" }), body: "body", code: "stale_timestamp" },
+    {
+      why: "an unknown probe",
+      mutate: (h: Record<string, string>) => ({ ...h, "x-healthmesh-probe": "p9" }),
+      body: "body",
+      code: "unknown_probe",
+    },
+    {
+      why: "a missing signature",
+      mutate: ({ "x-healthmesh-signature": _, ...h }: Record<string, string>) => h,
+      body: "body",
+      code: "missing_headers",
+    },
+    {
+      why: "a non-numeric timestamp",
+      mutate: (h: Record<string, string>) => ({ ...h, "x-healthmesh-timestamp": "soon" }),
+      body: "body",
+      code: "stale_timestamp",
+    },
   ])("refuses $why", async ({ mutate, body, code }) => {
     const h = mutate(await signedHeaders("p1", "s3cret", "body", NOW));
-    expect(await verifySignature(headersOf(h), body, { secretFor, nowMs: NOW })).toMatchObject({ ok: false, code });
+    expect(await verifySignature(headersOf(h), body, { secretFor, nowMs: NOW })).toMatchObject({
+      ok: false,
+      code,
+    });
   });
 
   it("accepts 60 s of skew either way and refuses 61", async () => {
-    for (const [offset, ok] of [[60_000, true], [-60_000, true], [61_000, false], [-61_000, false]] as const) {
+    for (const [offset, ok] of [
+      [60_000, true],
+      [-60_000, true],
+      [61_000, false],
+      [-61_000, false],
+    ] as const) {
       const h = await signedHeaders("p1", "s3cret", "b", NOW + offset);
       expect((await verifySignature(headersOf(h), "b", { secretFor, nowMs: NOW })).ok).toBe(ok);
     }

@@ -2,14 +2,14 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { ManualClock } from "../../shared/clock.ts";
-import { silentLogger } from "../../shared/log.ts";
 import { Coordinator } from "../../coordinator/coordinator.ts";
 import { MemoryDnsProvider } from "../../coordinator/dns/memory.ts";
 import type { DnsProvider, RouterChange } from "../../coordinator/dns/provider.ts";
 import { SqliteStore } from "../../coordinator/store/sqlite.ts";
 import { ReplayError } from "../../coordinator/store/store.ts";
+import { ManualClock } from "../../shared/clock.ts";
 import { configFromObject } from "../../shared/config.ts";
+import { silentLogger } from "../../shared/log.ts";
 import { configObject } from "../helpers.ts";
 
 const dirs: string[] = [];
@@ -27,11 +27,27 @@ describe("SqliteStore", () => {
     const dir = tempDir();
     const first = new SqliteStore(dir);
     await first.commit({
-      services: [{ name: "web", active: "secondary", mode: "pinned", lastSwitchAt: 5, bothDown: false, held: true }],
-      tracks: [{ probe: "p1", service: "web", endpoint: "primary", track: { fails: 3, oks: 0, vote: "down" } }],
+      services: [
+        { name: "web", active: "secondary", mode: "pinned", lastSwitchAt: 5, bothDown: false, held: true },
+      ],
+      tracks: [
+        { probe: "p1", service: "web", endpoint: "primary", track: { fails: 3, oks: 0, vote: "down" } },
+      ],
       probes: [{ id: "p1", lastSeen: 42, healthy: false, silent: false }],
-      desired: [{ service: "web", router: "web-router.example.com", target: "cdn2.example.com.", decidedAt: 5 }],
-      events: [{ at: 1_700_000_000_000, type: "failover", service: "web", from: "primary", to: "secondary", message: "m", votes: { primary: { up: 0, down: 2, abstain: 1 }, secondary: { up: 3, down: 0, abstain: 0 } } }],
+      desired: [
+        { service: "web", router: "web-router.example.com", target: "cdn2.example.com.", decidedAt: 5 },
+      ],
+      events: [
+        {
+          at: 1_700_000_000_000,
+          type: "failover",
+          service: "web",
+          from: "primary",
+          to: "secondary",
+          message: "m",
+          votes: { primary: { up: 0, down: 2, abstain: 1 }, secondary: { up: 3, down: 0, abstain: 0 } },
+        },
+      ],
     });
     await first.close();
     const second = new SqliteStore(dir);
@@ -41,7 +57,12 @@ describe("SqliteStore", () => {
     expect(snapshot.probes[0]).toEqual({ id: "p1", lastSeen: 42, healthy: false, silent: false });
     expect(snapshot.desired[0]?.target).toBe("cdn2.example.com.");
     const [event] = await second.listEvents({});
-    expect(event).toMatchObject({ id: 1, at: "2023-11-14T22:13:20.000Z", type: "failover", votes: { primary: { down: 2 } } });
+    expect(event).toMatchObject({
+      id: 1,
+      at: "2023-11-14T22:13:20.000Z",
+      type: "failover",
+      votes: { primary: { down: 2 } },
+    });
     await second.close();
   });
 
@@ -49,7 +70,10 @@ describe("SqliteStore", () => {
     const store = new SqliteStore(tempDir());
     await store.commit({ report: { probe: "p1", id: "r1", at: 1 } });
     await expect(
-      store.commit({ report: { probe: "p1", id: "r1", at: 2 }, events: [{ at: 2, type: "x", message: "must not land" }] }),
+      store.commit({
+        report: { probe: "p1", id: "r1", at: 2 },
+        events: [{ at: 2, type: "x", message: "must not land" }],
+      }),
     ).rejects.toBeInstanceOf(ReplayError);
     expect(await store.listEvents({})).toEqual([]);
     await store.commit({ report: { probe: "p2", id: "r1", at: 3 } });
@@ -62,7 +86,9 @@ describe("SqliteStore", () => {
     await store.commit({ report: { probe: "p1", id: "new", at: 9_000 } });
     await store.pruneReports(5_000);
     await store.commit({ report: { probe: "p1", id: "old", at: 10_000 } });
-    await expect(store.commit({ report: { probe: "p1", id: "new", at: 10_000 } })).rejects.toBeInstanceOf(ReplayError);
+    await expect(store.commit({ report: { probe: "p1", id: "new", at: 10_000 } })).rejects.toBeInstanceOf(
+      ReplayError,
+    );
     await store.close();
   });
 });
@@ -86,20 +112,44 @@ class HangingProvider implements DnsProvider {
 describe("restart in the middle of a failover", () => {
   it("loses no decision and converges both providers after the restart", async () => {
     const dir = tempDir();
-    const config = configFromObject({ ...configObject(), providers: { memory: {}, cloudflare: { tokenEnv: "CF" } } });
+    const config = configFromObject({
+      ...configObject(),
+      providers: { memory: {}, cloudflare: { tokenEnv: "CF" } },
+    });
     const clock = new ManualClock();
     const memory = new MemoryDnsProvider("memory");
     const cloudflare = new MemoryDnsProvider("cloudflare");
-    cloudflare.records.set("web-router.example.com", { name: "web-router.example.com", type: "CNAME", target: "cf-front.example.com.", ttl: 60 });
+    cloudflare.records.set("web-router.example.com", {
+      name: "web-router.example.com",
+      type: "CNAME",
+      target: "cf-front.example.com.",
+      ttl: 60,
+    });
     const hanging = new HangingProvider("cloudflare");
     const store1 = new SqliteStore(dir);
-    const first = await Coordinator.open({ config, store: store1, clock, log: silentLogger, providers: [memory, hanging], random: () => 0.5 });
+    const first = await Coordinator.open({
+      config,
+      store: store1,
+      clock,
+      log: silentLogger,
+      providers: [memory, hanging],
+      random: () => 0.5,
+    });
     await clock.advance(0); // not idle(): the Cloudflare write hangs by design
     let seq = 0;
     for (let round = 0; round < 3; round++) {
       for (const probe of ["p1", "p2", "p3"]) {
         const at = new Date(clock.now()).toISOString();
-        await first.acceptReport({ id: `r${++seq}`, probe, sentAt: at, healthy: true, results: [{ service: "web", endpoint: "primary", ok: false, checkedAt: at }, { service: "web", endpoint: "secondary", ok: true, checkedAt: at }] });
+        await first.acceptReport({
+          id: `r${++seq}`,
+          probe,
+          sentAt: at,
+          healthy: true,
+          results: [
+            { service: "web", endpoint: "primary", ok: false, checkedAt: at },
+            { service: "web", endpoint: "secondary", ok: true, checkedAt: at },
+          ],
+        });
       }
       await clock.advance(1000);
     }
@@ -113,12 +163,22 @@ describe("restart in the middle of a failover", () => {
     first.stop();
 
     const store2 = new SqliteStore(dir);
-    const second = await Coordinator.open({ config, store: store2, clock, log: silentLogger, providers: [memory, cloudflare], random: () => 0.5 });
+    const second = await Coordinator.open({
+      config,
+      store: store2,
+      clock,
+      log: silentLogger,
+      providers: [memory, cloudflare],
+      random: () => 0.5,
+    });
     await second.reconciler.idle();
     expect(second.service("web")).toMatchObject({ active: "secondary", mode: "auto" });
     expect(cloudflare.records.get("web-router.example.com")?.target).toBe("cdn2-front.example.com.");
     expect(memory.records.get("web-router.example.com")?.target).toBe("cdn2-front.example.com.");
-    expect(second.reconciler.states().map((s) => [s.provider, s.state])).toEqual([["memory", "in-sync"], ["cloudflare", "in-sync"]]);
+    expect(second.reconciler.states().map((s) => [s.provider, s.state])).toEqual([
+      ["memory", "in-sync"],
+      ["cloudflare", "in-sync"],
+    ]);
     const events = await store2.listEvents({});
     expect(events.filter((e) => e.type === "failover")).toHaveLength(1);
     const restart = events.filter((e) => e.type === "coordinator.started").at(-1);
