@@ -1,4 +1,4 @@
-/** The DNS provider port: read the routers' current records, write their CNAMEs in as few calls as possible. */
+/** The DNS provider ports: routers (failover) and declared records (zone sync), one implementation per provider. */
 
 /** What a provider serves at a router name. */
 export interface RouterRecord {
@@ -28,4 +28,38 @@ export interface DnsProvider {
   readRouters(names: readonly string[]): Promise<Map<string, RouterRecord | null>>;
   /** Creates or overwrites these CNAMEs; a mass failover is one call (batch/bulk) where the API allows. Throws `DnsError`. */
   writeRouters(changes: readonly RouterChange[]): Promise<void>;
+}
+
+/** One record set as a provider holds it: every value of one name and type. */
+export interface ZoneRecord {
+  /** FQDN without the trailing dot. */
+  name: string;
+  type: string;
+  /** Presentation format; host names carry the trailing dot, TXT values are unquoted. */
+  values: string[];
+  ttl: number;
+  /** Cloudflare only: served through Cloudflare's proxy. */
+  proxied?: boolean;
+}
+
+/** The zone-sync port: list every record set, create or replace some. */
+export interface ZoneProvider {
+  readonly name: string;
+  /** Every record set of the zone. Throws `DnsError`. */
+  listRecords(): Promise<ZoneRecord[]>;
+  /** Creates or replaces these record sets (and nothing else), in as few calls as the API allows. Throws `DnsError`. */
+  applyRecords(sets: readonly ZoneRecord[]): Promise<void>;
+}
+
+/** A value in the form zone sync compares: host names lowercased with a trailing dot, TXT unquoted. */
+export function canonicalValue(type: string, value: string): string {
+  const v = value.trim();
+  if (type === "CNAME" || type === "NS") return (v.endsWith(".") ? v : `${v}.`).toLowerCase();
+  if (type === "MX") {
+    const [priority, host = ""] = v.split(/\s+/, 2);
+    return `${priority} ${(host.endsWith(".") ? host : `${host}.`).toLowerCase()}`;
+  }
+  if (type === "TXT" && v.length >= 2 && v.startsWith('"') && v.endsWith('"')) return v.slice(1, -1);
+  if (type === "AAAA") return v.toLowerCase();
+  return v;
 }

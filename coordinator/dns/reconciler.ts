@@ -87,7 +87,10 @@ class ProviderLoop {
   readonly #rows = new Map<string, ProviderRouterRow>();
   #cancelTimer: (() => void) | null = null;
   #inFlight: Promise<void> | null = null;
-  #again = false;
+  /** A delay asked for while a round was in flight; applied when it ends. */
+  #after: number | null = null;
+  /** No request before this time (a provider's `Retry-After`), whatever kicks the loop. */
+  #notBefore = 0;
   #failures = 0;
   #stopped = false;
 
@@ -137,11 +140,12 @@ class ProviderLoop {
   #schedule(ms: number): void {
     if (this.#stopped) return;
     if (this.#inFlight) {
-      if (ms === 0) this.#again = true;
+      this.#after = this.#after === null ? ms : Math.min(this.#after, ms);
       return;
     }
     this.#cancelTimer?.();
-    if (ms === 0) {
+    const wait = Math.max(ms, this.#notBefore - this.#options.clock.now());
+    if (wait === 0) {
       // Start now rather than on the next timer tick: a decision's write must not wait on the clock.
       this.#cancelTimer = null;
       this.#start();
@@ -150,16 +154,15 @@ class ProviderLoop {
     this.#cancelTimer = this.#options.clock.setTimer(() => {
       this.#cancelTimer = null;
       this.#start();
-    }, ms);
+    }, wait);
   }
 
   #start(): void {
     this.#inFlight = this.#round().finally(() => {
       this.#inFlight = null;
-      if (this.#again) {
-        this.#again = false;
-        this.#schedule(0);
-      }
+      const after = this.#after;
+      this.#after = null;
+      if (after !== null) this.#schedule(after);
     });
   }
 
@@ -278,6 +281,7 @@ class ProviderLoop {
     let reason = fault.message;
     if (fault instanceof RateLimitError && fault.retryAfterMs !== undefined) {
       wait = Math.max(wait, fault.retryAfterMs);
+      this.#notBefore = now + fault.retryAfterMs;
       const cap = this.#options.maxRetryAfterMs ?? 300_000;
       reason =
         fault.retryAfterMs > cap

@@ -1,0 +1,285 @@
+/**
+ * Cloudflare API v4 client behind the DNS ports. Names are FQDNs without a trailing dot, CNAME content
+ * has no trailing dot (added on read, stripped on write); router writes go out as one batch request.
+ */
+import { ConflictError, NotFoundError, ValidationError } from "./errors.ts";
+import {
+  type ApiClientOptions,
+  type ApiResponse,
+  joinUrl,
+  retryAfterOf,
+  send,
+  toDnsError,
+  withDot,
+  withoutDot,
+} from "./http.ts";
+import {
+  canonicalValue,
+  type DnsProvider,
+  type RouterChange,
+  type RouterRecord,
+  type ZoneProvider,
+  type ZoneRecord,
+} from "./provider.ts";
+
+/** A DNS record as Cloudflare returns it (the fields we use). */
+export interface CloudflareRecord {
+  id: string;
+  name: string;
+  type: string;
+  content: string;
+  ttl: number;
+  proxied?: boolean;
+  priority?: number;
+}
+
+type RecordBody = Omit<CloudflareRecord, "id">;
+type Batch = { deletes: { id: string }[]; patches: CloudflareRecord[]; posts: RecordBody[] };
+
+/** Cloudflare's documented codes for same-name clashes (81053/81054) and duplicates (81057/81058). */
+const CONFLICT_CODES = new Set(["81053", "81054", "81057", "81058"]);
+/** Codes that mean a missing, malformed or unusable credential, whatever the HTTP status. */
+const AUTH_CODES = new Set(["9106", "9109", "9103", "6003", "6111", "10000"]);
+
+/** Options of the Cloudflare client. */
+export interface CloudflareOptions extends ApiClientOptions {
+  /** The zone name, e.g. `example.com`. */
+  zone: string;
+  /** Looked up with `GET /zones?name=` when absent. */
+  zoneId?: string;
+  /** Most operations per batch request (Free plans: 200). */
+  batchLimit?: number;
+  /** Page size of record lists. */
+  perPage?: number;
+}
+
+/** The Cloudflare DNS provider. */
+export class CloudflareDnsProvider implements DnsProvider, ZoneProvider {
+  readonly name = "cloudflare";
+  readonly #options: CloudflareOptions;
+  #zoneId: string | undefined;
+  /** Records by lowercased name, from the last full listing; write() uses their ids. */
+  #byName = new Map<string, CloudflareRecord[]>();
+
+  constructor(options: CloudflareOptions) {
+    this.#options = options;
+    this.#zoneId = options.zoneId;
+  }
+
+  /** Checks the token with `GET /user/tokens/verify`; returns Cloudflare's status word (e.g. `active`). */
+  async verifyToken(): Promise<string> {
+    const result = await this.#call("GET", "user/tokens/verify", "Cannot verify the Cloudflare token");
+    const status = (result.result as { status?: unknown } | null)?.status; // envelope result is an object here
+    return typeof status === "string" ? status : "unknown";
+  }
+
+  /** The zone id, looked up by name once. */
+  async zoneId(): Promise<string> {
+    if (this.#zoneId) return this.#zoneId;
+    const zone = this.#options.zone;
+    const what = `Cannot find zone "${zone}" on Cloudflare`;
+    const found = await this.#call("GET", `zones?name=${encodeURIComponent(zone)}`, what);
+    const zones = Array.isArray(found.result) ? (found.result as { id?: unknown; name?: unknown }[]) : []; // list endpoint: an array
+    const id = zones.find((z) => z.name === zone)?.id;
+    if (typeof id !== "string") {
+      throw new NotFoundError("cloudflare", `${what}: no zone of that name is visible to this token`, {
+        status: 200,
+      });
+    }
+    this.#zoneId = id;
+    return id;
+  }
+
+  async readRouters(names: readonly string[]): Promise<Map<string, RouterRecord | null>> {
+    await this.#refresh();
+    const out = new Map<string, RouterRecord | null>();
+    for (const name of names) {
+      const records = this.#byName.get(name.toLowerCase()) ?? [];
+      const record = records.find((r) => r.type === "CNAME") ?? records[0];
+      out.set(
+        name,
+        record
+          ? {
+              name,
+              type: record.type,
+              target: record.type === "CNAME" ? withDot(record.content).toLowerCase() : record.content,
+              ttl: record.ttl,
+            }
+          : null,
+      );
+    }
+    return out;
+  }
+
+  async writeRouters(changes: readonly RouterChange[]): Promise<void> {
+    if (changes.some((c) => !this.#byName.has(c.name.toLowerCase()))) await this.#refresh();
+    const batch: Batch = { deletes: [], patches: [], posts: [] };
+    for (const change of changes) {
+      const records = this.#byName.get(change.name.toLowerCase()) ?? [];
+      const other = records.find((r) => r.type !== "CNAME");
+      if (other) {
+        throw new ConflictError(
+          "cloudflare",
+          `Cannot switch "${change.name}" on cloudflare: it holds a ${other.type} record, which healthmesh never replaces`,
+        );
+      }
+      const body = { type: "CNAME", name: change.name, content: withoutDot(change.target), ttl: change.ttl };
+      const existing = records[0];
+      if (existing) batch.patches.push({ ...body, id: existing.id });
+      else batch.posts.push({ ...body, proxied: false });
+    }
+    await this.#batch(batch);
+  }
+
+  async listRecords(): Promise<ZoneRecord[]> {
+    await this.#refresh();
+    const out: ZoneRecord[] = [];
+    for (const records of this.#byName.values()) {
+      const types = new Set(records.map((r) => r.type));
+      for (const type of types) {
+        const same = records.filter((r) => r.type === type);
+        const first = same[0];
+        if (!first) continue;
+        out.push({
+          name: first.name.toLowerCase(),
+          type,
+          values: same.map((r) => canonicalValue(type, fromContent(r))),
+          ttl: first.ttl,
+          ...(first.proxied !== undefined ? { proxied: first.proxied } : {}),
+        });
+      }
+    }
+    return out;
+  }
+
+  async applyRecords(sets: readonly ZoneRecord[]): Promise<void> {
+    await this.#refresh();
+    const batch: Batch = { deletes: [], patches: [], posts: [] };
+    for (const set of sets) {
+      const existing = (this.#byName.get(set.name) ?? []).filter((r) => r.type === set.type);
+      set.values.forEach((value, i) => {
+        const body: RecordBody = {
+          type: set.type,
+          name: set.name,
+          ...toContent(set.type, value),
+          ttl: set.proxied ? 1 : set.ttl,
+          ...(set.proxied !== undefined ? { proxied: set.proxied } : {}),
+        };
+        const old = existing[i];
+        if (old) batch.patches.push({ ...body, id: old.id });
+        else batch.posts.push(body);
+      });
+      for (const surplus of existing.slice(set.values.length)) batch.deletes.push({ id: surplus.id });
+    }
+    await this.#batch(batch);
+  }
+
+  async #batch(batch: Batch): Promise<void> {
+    const zoneId = await this.zoneId();
+    const limit = this.#options.batchLimit ?? 200;
+    const ops = [
+      ...batch.deletes.map((d) => ({ kind: "deletes" as const, op: d })),
+      ...batch.patches.map((p) => ({ kind: "patches" as const, op: p })),
+      ...batch.posts.map((p) => ({ kind: "posts" as const, op: p })),
+    ];
+    for (let i = 0; i < ops.length; i += limit) {
+      const chunk = ops.slice(i, i + limit);
+      const body: Record<string, unknown[]> = {};
+      for (const { kind, op } of chunk) body[kind] = [...(body[kind] ?? []), op];
+      const what = `Cannot write ${chunk.length} record(s) in zone "${this.#options.zone}" on Cloudflare`;
+      await this.#call("POST", `zones/${zoneId}/dns_records/batch`, what, body);
+    }
+    this.#byName.clear();
+  }
+
+  async #refresh(): Promise<void> {
+    const zoneId = await this.zoneId();
+    const perPage = this.#options.perPage ?? 5000;
+    const byName = new Map<string, CloudflareRecord[]>();
+    for (let page = 1; ; page++) {
+      const what = `Cannot list the records of zone "${this.#options.zone}" on Cloudflare`;
+      const answer = await this.#call(
+        "GET",
+        `zones/${zoneId}/dns_records?page=${page}&per_page=${perPage}`,
+        what,
+      );
+      const records = Array.isArray(answer.result) ? (answer.result as CloudflareRecord[]) : []; // list endpoint: records
+      for (const record of records) {
+        const key = record.name.toLowerCase();
+        byName.set(key, [...(byName.get(key) ?? []), record]);
+      }
+      const info = answer.result_info as { total_pages?: number } | undefined; // list endpoints carry result_info
+      if (records.length < perPage || (info?.total_pages !== undefined && page >= info.total_pages)) break;
+    }
+    this.#byName = byName;
+  }
+
+  async #call(
+    method: string,
+    path: string,
+    what: string,
+    body?: unknown,
+  ): Promise<{ result: unknown; result_info?: unknown }> {
+    const response = await send("cloudflare", this.#options, {
+      url: joinUrl(this.#options.apiBase, path),
+      method,
+      headers: { authorization: `Bearer ${this.#options.token}` },
+      ...(body !== undefined ? { body } : {}),
+    });
+    const envelope = response.body as { success?: unknown; result?: unknown; result_info?: unknown }; // checked below
+    if (response.status < 300 && envelope && typeof envelope === "object" && envelope.success === true) {
+      return { result: envelope.result, result_info: envelope.result_info };
+    }
+    throw this.#fault(response, what);
+  }
+
+  #fault(response: ApiResponse, what: string) {
+    const errors = (response.body as { errors?: unknown } | null)?.errors; // Cloudflare's envelope, if any
+    const first = Array.isArray(errors)
+      ? (errors[0] as
+          | { code?: unknown; message?: unknown; error_chain?: { message?: unknown }[] }
+          | undefined) // envelope error items
+      : undefined;
+    const code = first?.code !== undefined ? String(first.code) : undefined;
+    const chain = (first?.error_chain ?? []).map((e) => String(e.message)).join("; ");
+    const base = typeof first?.message === "string" ? first.message : `HTTP ${response.status}`;
+    const message = chain ? `${base}: ${chain}` : base;
+    if (response.status < 300) {
+      return new ValidationError("cloudflare", `${what}: unexpected answer: ${message}`, {
+        status: response.status,
+      });
+    }
+    const retryAfterMs = retryAfterOf(response, this.#options.clock);
+    const kind =
+      code === undefined
+        ? undefined
+        : AUTH_CODES.has(code)
+          ? ("auth" as const)
+          : CONFLICT_CODES.has(code)
+            ? ("conflict" as const)
+            : code === "81044"
+              ? ("not-found" as const)
+              : undefined;
+    return toDnsError("cloudflare", what, {
+      status: response.status,
+      message,
+      ...(code !== undefined ? { code } : {}),
+      ...(kind ? { kind } : {}),
+      ...(retryAfterMs !== undefined ? { retryAfterMs } : {}),
+    });
+  }
+}
+
+function fromContent(record: CloudflareRecord): string {
+  if (record.type === "MX") return `${record.priority ?? 0} ${record.content}`;
+  return record.content;
+}
+
+function toContent(type: string, value: string): { content: string; priority?: number } {
+  if (type === "MX") {
+    const [priority = "0", host = ""] = value.split(/\s+/, 2);
+    return { content: withoutDot(host), priority: Number(priority) };
+  }
+  if (type === "CNAME" || type === "NS") return { content: withoutDot(value) };
+  return { content: value };
+}
