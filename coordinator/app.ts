@@ -1,11 +1,21 @@
-/** Builds the coordinator's Hono app (routes only; a runtime entry serves it). */
-import { Hono } from "hono";
+/**
+ * Builds the coordinator's Hono app (routes only; a runtime entry serves it). Every route is defined
+ * with `@hono/zod-openapi` from the schemas in shared/api-schema.ts, so `GET /openapi.json` documents
+ * exactly what is validated.
+ */
+import { OpenAPIHono } from "@hono/zod-openapi";
 import type { Clock } from "../shared/clock.ts";
 import type { Logger } from "../shared/log.ts";
 import { ActionError, type Coordinator } from "./coordinator.ts";
 import { HttpError } from "./http-error.ts";
+import { CoordinatorMetrics } from "./metrics.ts";
+import { healthzRoute } from "./routes/healthz.ts";
+import { mountMetaRoutes } from "./routes/meta.ts";
+import { validationHook } from "./routes/openapi.ts";
 import { mountOperatorRoutes } from "./routes/operator.ts";
-import { mountProbeRoutes, type RefusalReason } from "./routes/probes.ts";
+import { mountProbeRoutes, type RefusalReason, refusalReasons } from "./routes/probes.ts";
+import { mountUiRoutes } from "./routes/ui.ts";
+import { LatencyHistory, RecentEvents } from "./ui/history.ts";
 
 /** What the app is built from. */
 export interface AppDeps {
@@ -18,14 +28,32 @@ export interface AppDeps {
   secretFor: (probeId: string) => string | undefined;
   onAccepted?: (probeId: string) => void;
   onRefused?: (reason: RefusalReason) => void;
+  /** The counters behind `GET /metrics`; pass one to share it (its `alerts` with the alert engine). */
+  metrics?: CoordinatorMetrics;
 }
 
 /** The coordinator's HTTP app. */
-export function buildApp(deps: AppDeps): Hono {
-  const app = new Hono();
-  app.get("/healthz", (c) => c.json({ ok: true }));
-  mountProbeRoutes(app, deps);
+export function buildApp(deps: AppDeps): OpenAPIHono {
+  const app = new OpenAPIHono({ defaultHook: validationHook });
+  const metrics = deps.metrics ?? new CoordinatorMetrics({ refusalReasons });
+  const ui = { history: new LatencyHistory(), recent: new RecentEvents() };
+  const probeDeps: AppDeps = {
+    ...deps,
+    onAccepted: (probeId) => {
+      metrics.reportAccepted(probeId);
+      recordLatencies(deps.coordinator, ui.history, probeId);
+      deps.onAccepted?.(probeId);
+    },
+    onRefused: (reason) => {
+      metrics.reportRefused(reason);
+      deps.onRefused?.(reason);
+    },
+  };
+  app.openapi(healthzRoute, (c) => c.json({ ok: true as const }, 200));
+  mountProbeRoutes(app, probeDeps);
   mountOperatorRoutes(app, deps);
+  mountUiRoutes(app, deps, ui);
+  mountMetaRoutes(app, deps, metrics);
   app.notFound((c) =>
     c.json({ error: { code: "not_found", message: `No route for ${c.req.method} ${c.req.path}` } }, 404),
   );
@@ -37,4 +65,14 @@ export function buildApp(deps: AppDeps): Hono {
     return c.json({ error: { code: "internal", message: "Internal error: see the coordinator log" } }, 500);
   });
   return app;
+}
+
+/** Copies a probe's latest results into the status page's latency history. */
+function recordLatencies(coordinator: Coordinator, history: LatencyHistory, probe: string): void {
+  for (const svc of coordinator.config.services) {
+    for (const endpoint of ["primary", "secondary"] as const) {
+      const last = coordinator.track(probe, svc.name, endpoint)?.last;
+      if (last) history.record({ probe, service: svc.name, endpoint }, last);
+    }
+  }
 }

@@ -1,10 +1,22 @@
 /** Operator routes (CONTRACT §6): status, events, and the manual failover / pause / resume verbs. */
-import type { Hono } from "hono";
-import { actionBodySchema, failoverBodySchema } from "../../shared/api-schema.ts";
+import { createRoute, type OpenAPIHono } from "@hono/zod-openapi";
+import {
+  actionBodySchema,
+  eventsQuerySchema,
+  eventsSchema,
+  failoverBodySchema,
+  serviceParamsSchema,
+  serviceStatusSchema,
+  statusSchema,
+} from "../../shared/api-schema.ts";
 import { constantTimeEqual } from "../../shared/signing.ts";
 import type { AppDeps } from "../app.ts";
 import { HttpError } from "../http-error.ts";
 import { buildStatus } from "../status.ts";
+import { bearerAuth, errorResponses, jsonBody, jsonContent } from "./openapi.ts";
+
+/** Largest operator request body. */
+const MAX_ACTION_BYTES = 64 * 1024;
 
 /** Checks `Authorization: Bearer <token>`; throws 401 otherwise. */
 export function requireToken(header: string | undefined, token: string): void {
@@ -15,83 +27,110 @@ export function requireToken(header: string | undefined, token: string): void {
     throw new HttpError(401, "unauthorized", "Invalid bearer token");
 }
 
-async function jsonBody(request: Request): Promise<unknown> {
-  const text = await request.text();
-  if (text.length > 64 * 1024) throw new HttpError(413, "too_large", "Request body is larger than 64 KiB");
-  if (text.trim() === "") return {};
-  try {
-    return JSON.parse(text);
-  } catch (error) {
-    throw new HttpError(400, "malformed_json", `Body is not valid JSON: ${(error as Error).message}`); // JSON.parse throws SyntaxError
-  }
-}
+const statusRoute = createRoute({
+  method: "get",
+  path: "/v1/status",
+  tags: ["operator"],
+  summary: "State of every service, probe and DNS provider",
+  security: bearerAuth,
+  responses: { 200: jsonContent(statusSchema, "The current status"), ...errorResponses(401) },
+});
 
-function parseBody<T>(
-  schema: {
-    safeParse(input: unknown): { success: true; data: T } | { success: false; error: { issues: unknown[] } };
+const eventsRoute = createRoute({
+  method: "get",
+  path: "/v1/events",
+  tags: ["operator"],
+  summary: "The audit log, oldest first",
+  description: "Every decision, operator action and DNS outcome, with the vote tally that led to it.",
+  security: bearerAuth,
+  request: { query: eventsQuerySchema },
+  responses: { 200: jsonContent(eventsSchema, "Events, oldest first"), ...errorResponses(400, 401) },
+});
+
+const actionResponses = {
+  200: jsonContent(serviceStatusSchema, "The service's status after the action"),
+  ...errorResponses(400, 401, 404, 409, 413),
+};
+
+const failoverRoute = createRoute({
+  method: "post",
+  path: "/v1/services/{name}/failover",
+  tags: ["operator"],
+  summary: "Pin a service to a path (manual switch)",
+  description: "The service stays pinned (no automatic decision) until `resume`.",
+  security: bearerAuth,
+  middleware: [jsonBody(MAX_ACTION_BYTES)],
+  request: {
+    params: serviceParamsSchema,
+    body: { required: true, content: { "application/json": { schema: failoverBodySchema } } },
   },
-  input: unknown,
-): T {
-  const parsed = schema.safeParse(input);
-  if (!parsed.success)
-    throw new HttpError(400, "invalid_body", "Body does not match the schema", parsed.error.issues);
-  return parsed.data;
+  responses: actionResponses,
+});
+
+function verbRoute(verb: "pause" | "resume") {
+  return createRoute({
+    method: "post",
+    path: `/v1/services/{name}/${verb}`,
+    tags: ["operator"],
+    summary:
+      verb === "pause"
+        ? "Pause automatic decisions for a service (maintenance)"
+        : "Return a paused or pinned service to automatic decisions",
+    security: bearerAuth,
+    middleware: [jsonBody(MAX_ACTION_BYTES)],
+    request: {
+      params: serviceParamsSchema,
+      body: { required: false, content: { "application/json": { schema: actionBodySchema } } },
+    },
+    responses: actionResponses,
+  });
 }
 
 /** Mounts the `/v1` operator routes behind the bearer token. */
-export function mountOperatorRoutes(app: Hono, deps: AppDeps): void {
-  app.use("/v1/status", async (c, next) => {
-    requireToken(c.req.header("authorization"), deps.apiToken);
-    await next();
-  });
-  app.use("/v1/events", async (c, next) => {
-    requireToken(c.req.header("authorization"), deps.apiToken);
-    await next();
-  });
-  app.use("/v1/services/*", async (c, next) => {
-    requireToken(c.req.header("authorization"), deps.apiToken);
-    await next();
-  });
+export function mountOperatorRoutes(app: OpenAPIHono, deps: AppDeps): void {
+  for (const path of ["/v1/status", "/v1/events", "/v1/services/*"]) {
+    app.use(path, async (c, next) => {
+      requireToken(c.req.header("authorization"), deps.apiToken);
+      await next();
+    });
+  }
 
-  app.get("/v1/status", (c) => c.json(buildStatus(deps.coordinator, deps.clock.now())));
+  app.openapi(statusRoute, (c) => c.json(buildStatus(deps.coordinator, deps.clock.now()), 200));
 
-  app.get("/v1/events", async (c) => {
-    const since = c.req.query("since");
-    const sinceMs = since === undefined ? undefined : Date.parse(since);
-    if (sinceMs !== undefined && Number.isNaN(sinceMs)) {
-      throw new HttpError(400, "invalid_query", `Invalid "since" value "${since}": use an ISO 8601 time`);
-    }
-    const limitText = c.req.query("limit");
-    const limit = limitText === undefined ? 1000 : Number(limitText);
-    if (!Number.isInteger(limit) || limit < 1 || limit > 10_000) {
-      throw new HttpError(400, "invalid_query", `Invalid "limit" value "${limitText}": use 1 to 10000`);
-    }
-    const events = await deps.coordinator.events({ ...(sinceMs !== undefined ? { sinceMs } : {}), limit });
-    return c.json({ events });
+  app.openapi(eventsRoute, async (c) => {
+    const query = c.req.valid("query");
+    const sinceMs = query.since === undefined ? undefined : Date.parse(query.since);
+    const events = await deps.coordinator.events({
+      ...(sinceMs !== undefined ? { sinceMs } : {}),
+      limit: query.limit ?? 1000,
+    });
+    return c.json({ events }, 200);
   });
 
   const serviceStatus = (name: string) => {
     const status = buildStatus(deps.coordinator, deps.clock.now());
-    return status.services.find((s) => s.name === name);
+    const service = status.services.find((s) => s.name === name);
+    if (!service) throw new HttpError(404, "not_found", `Unknown service "${name}"`);
+    return service;
   };
 
-  app.post("/v1/services/:name/failover", async (c) => {
-    const body = parseBody(failoverBodySchema, await jsonBody(c.req.raw));
-    const name = c.req.param("name");
+  app.openapi(failoverRoute, async (c) => {
+    const body = c.req.valid("json");
+    const { name } = c.req.valid("param");
     await deps.coordinator.failover(name, body.to, {
       actor: body.actor ?? "api",
       ...(body.reason ? { reason: body.reason } : {}),
     });
-    return c.json(serviceStatus(name));
+    return c.json(serviceStatus(name), 200);
   });
 
   for (const verb of ["pause", "resume"] as const) {
-    app.post(`/v1/services/:name/${verb}`, async (c) => {
-      const body = parseBody(actionBodySchema, await jsonBody(c.req.raw));
-      const name = c.req.param("name");
+    app.openapi(verbRoute(verb), async (c) => {
+      const body = c.req.valid("json");
+      const { name } = c.req.valid("param");
       const options = { actor: body.actor ?? "api", ...(body.reason ? { reason: body.reason } : {}) };
       await deps.coordinator[verb](name, options);
-      return c.json(serviceStatus(name));
+      return c.json(serviceStatus(name), 200);
     });
   }
 }

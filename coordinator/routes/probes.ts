@@ -1,11 +1,14 @@
 /** Probe-facing routes (CONTRACT §5): signed report ingest and assignments. */
-import type { Hono } from "hono";
+import type { OpenAPIHono } from "@hono/zod-openapi";
 import { bodyLimit } from "hono/body-limit";
-import { MAX_BODY_BYTES, reportSchema } from "../../shared/protocol.ts";
-import { verifySignature } from "../../shared/signing.ts";
+import { toJSONSchema } from "zod";
+import { reportAcceptedSchema } from "../../shared/api-schema.ts";
+import { assignmentsSchema, MAX_BODY_BYTES, reportSchema } from "../../shared/protocol.ts";
+import { PROBE_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER, verifySignature } from "../../shared/signing.ts";
 import type { AppDeps } from "../app.ts";
 import { HttpError } from "../http-error.ts";
 import { ReplayError } from "../store/store.ts";
+import { errorResponses, jsonContent, probeSignature } from "./openapi.ts";
 
 /** Why a probe request was refused, for metrics. */
 export type RefusalReason =
@@ -19,8 +22,91 @@ export type RefusalReason =
   | "malformed_json"
   | "invalid_report";
 
+/** Every refusal reason, for metrics that list each one from the start. */
+export const refusalReasons: readonly RefusalReason[] = [
+  "too_large",
+  "missing_headers",
+  "unknown_probe",
+  "stale_timestamp",
+  "bad_signature",
+  "probe_mismatch",
+  "replayed",
+  "malformed_json",
+  "invalid_report",
+];
+
+const signatureHeaders = [
+  { name: PROBE_HEADER, in: "header" as const, required: true, schema: { type: "string" as const } },
+  { name: TIMESTAMP_HEADER, in: "header" as const, required: true, schema: { type: "string" as const } },
+  {
+    name: SIGNATURE_HEADER,
+    in: "header" as const,
+    required: true,
+    description: 'v1=HEX(HMAC-SHA256(secret, TIMESTAMP + "." + RAW_BODY))',
+    schema: { type: "string" as const },
+  },
+];
+
+/** What the OpenAPI registry accepts as a schema component. */
+type SchemaComponent = Parameters<OpenAPIHono["openAPIRegistry"]["registerComponent"]>[2];
+
+function ref(name: string) {
+  return { $ref: `#/components/schemas/${name}` };
+}
+
+/** The probe protocol's schemas are `zod/mini` (small edge bundles); OpenAPI gets their JSON Schema. */
+function registerProtocolSchemas(app: OpenAPIHono): void {
+  for (const [name, schema] of [
+    ["Report", reportSchema],
+    ["Assignments", assignmentsSchema],
+  ] as const) {
+    const { $schema: _dialect, ...jsonSchema } = toJSONSchema(schema);
+    // zod's JSON Schema (draft 2020-12) is the schema dialect of OpenAPI 3.1, which we serve
+    app.openAPIRegistry.registerComponent("schemas", name, jsonSchema as unknown as SchemaComponent);
+  }
+  app.openAPIRegistry.registerPath({
+    method: "get",
+    path: "/v1/probes/{id}/assignments",
+    tags: ["probes"],
+    summary: "The checks a probe runs each round",
+    description: "Signed like a report, over an empty body; a probe may only read its own assignments.",
+    security: probeSignature,
+    parameters: [
+      { name: "id", in: "path", required: true, schema: { type: "string" }, example: "fly-iad" },
+      ...signatureHeaders,
+    ],
+    responses: {
+      200: {
+        description: "The probe's assignments",
+        content: { "application/json": { schema: ref("Assignments") } },
+      },
+      ...errorResponses(401),
+    },
+  });
+  // Documented, not validated by the framework: the handler must hash the raw body before parsing it.
+  app.openAPIRegistry.registerPath({
+    method: "post",
+    path: "/v1/reports",
+    tags: ["probes"],
+    summary: "Push a signed probe report",
+    description:
+      "Checks, in this order: body over 256 KiB → 413 (before any hashing); missing headers, unknown probe, " +
+      "timestamp more than 60 s off, bad signature → 401; malformed JSON or a body that fails the schema → 400; " +
+      "a report id already accepted from that probe, or a report naming another probe → 401.",
+    security: probeSignature,
+    request: {
+      body: { required: true, content: { "application/json": { schema: ref("Report") } } },
+    },
+    parameters: signatureHeaders,
+    responses: {
+      202: jsonContent(reportAcceptedSchema, "Accepted and folded into the votes"),
+      ...errorResponses(400, 401, 413),
+    },
+  });
+}
+
 /** Mounts `POST /v1/reports` and `GET /v1/probes/{id}/assignments`. */
-export function mountProbeRoutes(app: Hono, deps: AppDeps): void {
+export function mountProbeRoutes(app: OpenAPIHono, deps: AppDeps): void {
   const refuse = (reason: RefusalReason, status: 400 | 401 | 413, message: string, issues?: unknown[]) => {
     deps.onRefused?.(reason);
     return new HttpError(status, reason, message, issues);
@@ -35,6 +121,7 @@ export function mountProbeRoutes(app: Hono, deps: AppDeps): void {
     return check.probeId;
   };
 
+  registerProtocolSchemas(app);
   app.post(
     "/v1/reports",
     bodyLimit({
@@ -76,13 +163,10 @@ export function mountProbeRoutes(app: Hono, deps: AppDeps): void {
 
   app.get("/v1/probes/:id/assignments", async (c) => {
     const probeId = await authenticate(c.req.raw.headers, "");
-    if (probeId !== c.req.param("id")) {
-      throw refuse(
-        "probe_mismatch",
-        401,
-        `Assignments of "${c.req.param("id")}" requested by probe "${probeId}"`,
-      );
+    const id = c.req.param("id");
+    if (probeId !== id) {
+      throw refuse("probe_mismatch", 401, `Assignments of "${id}" requested by probe "${probeId}"`);
     }
-    return c.json(deps.coordinator.assignments(probeId));
+    return c.json(deps.coordinator.assignments(probeId), 200);
   });
 }

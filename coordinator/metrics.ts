@@ -1,0 +1,266 @@
+/**
+ * `GET /metrics` in the Prometheus text format (0.0.4). State gauges are computed at scrape time from
+ * the same view as `GET /v1/status`; counters of switches and events are counted from the audit log
+ * (so they survive restarts); reports and alert deliveries are counted in memory as they happen.
+ * The format is written by hand: prom-client needs Node's `cluster`/`v8` and does not run on Workers.
+ */
+import type { StatusView } from "../shared/api-schema.ts";
+import type { RefusalReason } from "./routes/probes.ts";
+import type { AuditEvent } from "./store/store.ts";
+
+/** What alert senders report; the alert engine calls it once per delivery outcome. */
+export interface AlertCounters {
+  /** One message reached `destination` (a configured alert's name). */
+  delivered(destination: string): void;
+  /** One attempt to reach `destination` failed (retries count again). */
+  failed(destination: string): void;
+}
+
+/** Where the metrics read the audit log from (the coordinator). */
+export interface EventSource {
+  events(options: { afterId?: number; limit?: number }): Promise<AuditEvent[]>;
+}
+
+const SWITCH_TYPES = ["failover", "failback", "pin"] as const;
+const PAGE = 1000;
+
+/** The coordinator's counters, and the renderer of the whole exposition. */
+export class CoordinatorMetrics {
+  /** The counters the alert engine feeds. */
+  readonly alerts: AlertCounters;
+  readonly #accepted = new Map<string, number>();
+  readonly #refused = new Map<string, number>();
+  readonly #delivered = new Map<string, number>();
+  readonly #failed = new Map<string, number>();
+  readonly #eventsByType = new Map<string, number>();
+  readonly #switches = new Map<string, number>();
+  readonly #lastWrite = new Map<string, number>();
+  #cursor = 0;
+  #catchingUp: Promise<void> | null = null;
+
+  constructor(options: { refusalReasons?: readonly RefusalReason[]; destinations?: readonly string[] } = {}) {
+    for (const reason of options.refusalReasons ?? []) this.#refused.set(reason, 0);
+    for (const name of options.destinations ?? []) {
+      this.#delivered.set(name, 0);
+      this.#failed.set(name, 0);
+    }
+    this.alerts = {
+      delivered: (destination) => bump(this.#delivered, destination),
+      failed: (destination) => bump(this.#failed, destination),
+    };
+  }
+
+  /** Counts one accepted report. */
+  reportAccepted(probe: string): void {
+    bump(this.#accepted, probe);
+  }
+
+  /** Counts one refused probe request. */
+  reportRefused(reason: RefusalReason): void {
+    bump(this.#refused, reason);
+  }
+
+  /** Reads the audit log past what was already counted (one reader at a time). */
+  catchUp(source: EventSource): Promise<void> {
+    this.#catchingUp ??= this.#readEvents(source).finally(() => {
+      this.#catchingUp = null;
+    });
+    return this.#catchingUp;
+  }
+
+  async #readEvents(source: EventSource): Promise<void> {
+    for (;;) {
+      const page = await source.events({ afterId: this.#cursor, limit: PAGE });
+      for (const event of page) this.#count(event);
+      if (page.length < PAGE) return;
+    }
+  }
+
+  #count(event: AuditEvent): void {
+    if (event.id <= this.#cursor) return;
+    this.#cursor = event.id;
+    bump(this.#eventsByType, event.type);
+    if (
+      event.service &&
+      (SWITCH_TYPES as readonly string[]).includes(event.type) &&
+      event.from !== event.to
+    ) {
+      bump(this.#switches, `${event.service}\u0000${event.type}`);
+    }
+    if (event.type === "dns.switched" && event.provider) {
+      this.#lastWrite.set(`${event.service ?? ""}\u0000${event.provider}`, Date.parse(event.at));
+    }
+  }
+
+  /** The whole exposition for one scrape. */
+  render(status: StatusView, options: { startedAt: number }): string {
+    const now = Date.parse(status.now);
+    const out = new Exposition();
+    serviceFamilies(out, status, this.#switches);
+    dnsFamilies(out, status, this.#lastWrite, now);
+    probeFamilies(out, status, now);
+    out.family("healthmesh_reports_accepted_total", "counter", "Probe reports accepted, by probe");
+    for (const [probe, n] of this.#accepted) out.sample({ probe }, n);
+    out.family("healthmesh_reports_refused_total", "counter", "Probe requests refused, by reason");
+    for (const [reason, n] of this.#refused) out.sample({ reason }, n);
+    out.family("healthmesh_alert_deliveries_total", "counter", "Alert messages delivered, by destination");
+    for (const [destination, n] of this.#delivered) out.sample({ destination }, n);
+    out.family(
+      "healthmesh_alert_failures_total",
+      "counter",
+      "Failed alert delivery attempts, by destination",
+    );
+    for (const [destination, n] of this.#failed) out.sample({ destination }, n);
+    out.family("healthmesh_events_total", "counter", "Audit-log events, by type");
+    for (const [type, n] of this.#eventsByType) out.sample({ type }, n);
+    out.family("healthmesh_coordinator_start_time_seconds", "gauge", "When this coordinator started");
+    out.sample({}, options.startedAt / 1000);
+    return out.text();
+  }
+}
+
+function serviceFamilies(out: Exposition, status: StatusView, switches: Map<string, number>): void {
+  out.family("healthmesh_endpoint_verdict", "gauge", "1 for the quorum's current verdict on an endpoint");
+  for (const svc of status.services)
+    for (const endpoint of ["primary", "secondary"] as const)
+      for (const verdict of ["up", "down", "unknown"])
+        out.sample({ service: svc.name, endpoint, verdict }, svc[endpoint].verdict === verdict ? 1 : 0);
+  out.family("healthmesh_endpoint_votes", "gauge", "Configured probes voting each way on an endpoint");
+  for (const svc of status.services)
+    for (const endpoint of ["primary", "secondary"] as const)
+      for (const vote of ["up", "down", "abstain"] as const)
+        out.sample({ service: svc.name, endpoint, vote }, svc[endpoint].votes[vote]);
+  out.family("healthmesh_active_path", "gauge", "1 for the path a service is decided to serve from");
+  for (const svc of status.services)
+    for (const path of ["primary", "secondary"])
+      out.sample({ service: svc.name, path }, svc.active === path ? 1 : 0);
+  out.family("healthmesh_service_mode", "gauge", "1 for how a service is driven (auto, paused, pinned)");
+  for (const svc of status.services)
+    for (const mode of ["auto", "paused", "pinned"])
+      out.sample({ service: svc.name, mode }, svc.mode === mode ? 1 : 0);
+  out.family("healthmesh_switches_total", "counter", "Path switches from the audit log, by kind");
+  for (const svc of status.services)
+    for (const type of SWITCH_TYPES)
+      out.sample({ service: svc.name, type }, switches.get(`${svc.name}\u0000${type}`) ?? 0);
+  out.family("healthmesh_last_switch_timestamp_seconds", "gauge", "When a service last switched paths");
+  for (const svc of status.services)
+    if (svc.lastSwitchAt) out.sample({ service: svc.name }, Date.parse(svc.lastSwitchAt) / 1000);
+}
+
+function dnsFamilies(out: Exposition, status: StatusView, lastWrite: Map<string, number>, now: number): void {
+  out.family("healthmesh_dns_provider_state", "gauge", "1 for each provider's reconcile state of a router");
+  for (const svc of status.services)
+    for (const [provider, dns] of Object.entries(svc.dns))
+      for (const state of ["in-sync", "pending", "error"])
+        out.sample({ service: svc.name, provider, state }, dns.state === state ? 1 : 0);
+  out.family(
+    "healthmesh_dns_serving_active",
+    "gauge",
+    "1 when a provider was last seen serving the active target",
+  );
+  for (const svc of status.services)
+    for (const [provider, dns] of Object.entries(svc.dns))
+      out.sample({ service: svc.name, provider }, dns.target === svc.target ? 1 : 0);
+  out.family(
+    "healthmesh_dns_divergent",
+    "gauge",
+    "1 when the providers serve different targets for a router",
+  );
+  for (const svc of status.services) {
+    const targets = new Set(Object.values(svc.dns).map((d) => d.target));
+    out.sample({ service: svc.name }, targets.size > 1 ? 1 : 0);
+  }
+  out.family(
+    "healthmesh_dns_last_write_age_seconds",
+    "gauge",
+    "Seconds since a router write was last confirmed",
+  );
+  for (const svc of status.services)
+    for (const provider of Object.keys(svc.dns)) {
+      const at = lastWrite.get(`${svc.name}\u0000${provider}`);
+      if (at !== undefined) out.sample({ service: svc.name, provider }, (now - at) / 1000);
+    }
+  out.family(
+    "healthmesh_dns_state_age_seconds",
+    "gauge",
+    "Seconds since a provider's state was last recorded",
+  );
+  for (const svc of status.services)
+    for (const [provider, dns] of Object.entries(svc.dns))
+      if (dns.updatedAt)
+        out.sample({ service: svc.name, provider }, (now - Date.parse(dns.updatedAt)) / 1000);
+}
+
+function probeFamilies(out: Exposition, status: StatusView, now: number): void {
+  out.family(
+    "healthmesh_probe_last_seen_age_seconds",
+    "gauge",
+    "Seconds since a probe's last accepted report",
+  );
+  for (const p of status.probes)
+    if (p.lastSeen)
+      out.sample(
+        { probe: p.id, provider: p.provider, region: p.region },
+        (now - Date.parse(p.lastSeen)) / 1000,
+      );
+  out.family("healthmesh_probe_silent", "gauge", "1 when a probe sent nothing for 3 intervals (it abstains)");
+  for (const p of status.probes) out.sample({ probe: p.id }, p.silent ? 1 : 0);
+  out.family(
+    "healthmesh_probe_healthy",
+    "gauge",
+    "1 when a probe's own canary checks passed in its last report",
+  );
+  for (const p of status.probes) out.sample({ probe: p.id }, p.healthy ? 1 : 0);
+  out.family("healthmesh_probe_check_ok", "gauge", "1 when a probe's last check of an endpoint passed");
+  for (const svc of status.services)
+    for (const r of svc.results)
+      if (r.ok !== null)
+        out.sample({ service: svc.name, endpoint: r.endpoint, probe: r.probe }, r.ok ? 1 : 0);
+  out.family(
+    "healthmesh_probe_check_latency_seconds",
+    "gauge",
+    "Latency of a probe's last check of an endpoint",
+  );
+  for (const svc of status.services)
+    for (const r of svc.results)
+      if (r.latencyMs !== undefined)
+        out.sample({ service: svc.name, endpoint: r.endpoint, probe: r.probe }, r.latencyMs / 1000);
+}
+
+function bump(map: Map<string, number>, key: string): void {
+  map.set(key, (map.get(key) ?? 0) + 1);
+}
+
+/** A writer of the text format: `# HELP`, `# TYPE`, then samples with escaped label values. */
+class Exposition {
+  readonly #lines: string[] = [];
+  #name = "";
+
+  family(name: string, type: "counter" | "gauge", help: string): void {
+    this.#name = name;
+    this.#lines.push(
+      `# HELP ${name} ${help.replace(/\\/g, "\\\\").replace(/\n/g, "\\n")}`,
+      `# TYPE ${name} ${type}`,
+    );
+  }
+
+  sample(labels: Record<string, string>, value: number): void {
+    const pairs = Object.entries(labels).map(([k, v]) => `${k}="${escapeLabel(v)}"`);
+    const text = Number.isNaN(value)
+      ? "NaN"
+      : Number.isFinite(value)
+        ? String(value)
+        : value > 0
+          ? "+Inf"
+          : "-Inf";
+    this.#lines.push(`${this.#name}${pairs.length > 0 ? `{${pairs.join(",")}}` : ""} ${text}`);
+  }
+
+  text(): string {
+    return `${this.#lines.join("\n")}\n`;
+  }
+}
+
+function escapeLabel(value: string): string {
+  return value.replace(/\\/g, "\\\\").replace(/"/g, '\\"').replace(/\n/g, "\\n");
+}

@@ -1,0 +1,78 @@
+/**
+ * The status page (`GET /`) and its data (`GET /ui/state`). The page itself holds no state; the data
+ * needs the operator token unless `coordinator.publicStatusPage` is true.
+ */
+import { createRoute, type OpenAPIHono } from "@hono/zod-openapi";
+import { dashboardSchema } from "../../shared/api-schema.ts";
+import type { AppDeps } from "../app.ts";
+import { buildStatus } from "../status.ts";
+import type { LatencyHistory, RecentEvents } from "../ui/history.ts";
+import { PAGE_CSP, statusPageHtml } from "../ui/page.ts";
+import { bearerAuth, errorResponses, jsonContent } from "./openapi.ts";
+import { requireToken } from "./operator.ts";
+
+/** The status page's in-memory histories. */
+export interface UiState {
+  history: LatencyHistory;
+  recent: RecentEvents;
+}
+
+/** Whether read-only views (status page data, metrics) are public by config. */
+export function isPublicView(deps: AppDeps): boolean {
+  return deps.coordinator.config.coordinator.publicStatusPage;
+}
+
+/** Refuses a read-only view without the token, unless the config makes such views public. */
+export function requireViewer(deps: AppDeps, header: string | undefined): void {
+  if (!isPublicView(deps)) requireToken(header, deps.apiToken);
+}
+
+const stateRoute = createRoute({
+  method: "get",
+  path: "/ui/state",
+  tags: ["status page"],
+  summary: "Everything the status page shows",
+  description:
+    "Status, the newest events and recent check latencies. Needs the bearer token unless " +
+    "`coordinator.publicStatusPage` is true.",
+  security: [...bearerAuth, {}],
+  responses: { 200: jsonContent(dashboardSchema, "The status page's data"), ...errorResponses(401) },
+});
+
+/** Mounts `GET /` and `GET /ui/state`. */
+export function mountUiRoutes(app: OpenAPIHono, deps: AppDeps, ui: UiState): void {
+  app.openAPIRegistry.registerPath({
+    method: "get",
+    path: "/",
+    tags: ["status page"],
+    summary: "The live status page (HTML)",
+    description: "Served to anyone; it asks for the token when its data needs one (see /ui/state).",
+    responses: { 200: { description: "The page", content: { "text/html": { schema: { type: "string" } } } } },
+  });
+  app.get("/", (c) => {
+    c.header("content-security-policy", PAGE_CSP);
+    c.header("cache-control", "no-store");
+    c.header("referrer-policy", "no-referrer");
+    return c.html(statusPageHtml());
+  });
+
+  app.use("/ui/state", async (c, next) => {
+    requireViewer(deps, c.req.header("authorization"));
+    await next();
+  });
+  app.openapi(stateRoute, async (c) => {
+    const now = deps.clock.now();
+    const events = await ui.recent.refresh(deps.coordinator, now);
+    c.header("cache-control", "no-store");
+    return c.json(
+      {
+        status: buildStatus(deps.coordinator, now),
+        events,
+        latency: ui.history.series(),
+        intervalMs: deps.coordinator.config.probes.interval,
+        public: isPublicView(deps),
+      },
+      200,
+    );
+  });
+}
