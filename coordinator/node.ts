@@ -3,6 +3,8 @@ import { type ServerType, serve } from "@hono/node-server";
 import { systemClock } from "../shared/clock.ts";
 import type { Config } from "../shared/config-schema.ts";
 import type { Logger } from "../shared/log.ts";
+import { startAlerts } from "./alerts/alerts.ts";
+import { SqliteOutbox } from "./alerts/outbox-sqlite.ts";
 import { buildApp } from "./app.ts";
 import { Coordinator, type CoordinatorDeps } from "./coordinator.ts";
 import { createProviders } from "./dns/factory.ts";
@@ -51,14 +53,28 @@ export async function startCoordinator(options: {
   const clock = systemClock();
   const providers = options.providers ?? createProviders(config, { env: (name) => env[name], fetch, clock });
   const store = new SqliteStore(options.dataDir);
+  const alerts = await startAlerts({
+    config,
+    env: (name) => env[name],
+    outbox: new SqliteOutbox(store.db),
+    store,
+    fetch,
+    clock,
+    log: options.log,
+  });
+  const listener = options.onEvents;
   const coordinator = await Coordinator.open({
     config,
     store,
     clock,
     log: options.log,
     providers,
-    ...(options.onEvents ? { onEvents: options.onEvents } : {}),
+    onEvents: (events) => {
+      alerts.enqueue(events);
+      listener?.(events);
+    },
   });
+  alerts.watch(coordinator);
   const app = buildApp({
     coordinator,
     clock,
@@ -87,8 +103,10 @@ export async function startCoordinator(options: {
     async close() {
       pulls.stop();
       coordinator.stop();
+      alerts.stop();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await coordinator.reconciler.idle();
+      await alerts.dispatcher.idle();
       await store.close();
     },
   };

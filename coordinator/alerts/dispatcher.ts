@@ -1,0 +1,271 @@
+/**
+ * The alert dispatcher: routes stored audit events to destinations, groups them per service
+ * (`groupWait`), spaces a group's messages by `repeatInterval`, paces each destination (rate limit),
+ * and delivers through a durable outbox with backoff that honours the platform's retry hints.
+ * `enqueue` only buffers and sets timers: alerting never delays a decision or a DNS write.
+ */
+import type { Clock } from "../../shared/clock.ts";
+import type { Config } from "../../shared/config-schema.ts";
+import type { Logger } from "../../shared/log.ts";
+import type { AuditEvent } from "../store/store.ts";
+import type { Route } from "./factory.ts";
+import { atLeast, formatMessage, severityOf } from "./message.ts";
+import type { Outbox, OutboxEntry } from "./outbox.ts";
+import { type AlertSender, DeliveryError } from "./sender.ts";
+
+/** Retry policy of deliveries. */
+export interface RetryPolicy {
+  baseMs: number;
+  maxBackoffMs: number;
+  /** Longest platform-requested wait that is honoured as asked (longer ones are capped to it). */
+  maxRetryAfterMs: number;
+  maxAttempts: number;
+}
+
+const DEFAULT_RETRY: RetryPolicy = {
+  baseMs: 2000,
+  maxBackoffMs: 300_000,
+  maxRetryAfterMs: 3_600_000,
+  maxAttempts: 20,
+};
+const PRUNE_AFTER_MS = 7 * 24 * 3_600_000;
+
+/** What the dispatcher runs with. */
+export interface DispatcherOptions {
+  config: Config;
+  destinations: readonly { name: string; sender: AlertSender; route: Route }[];
+  outbox: Outbox;
+  /** Audit events after an event id, oldest first (the store's `listEvents`). */
+  readEvents: (afterId: number) => Promise<AuditEvent[]>;
+  clock: Clock;
+  log: Logger;
+  retry?: Partial<RetryPolicy>;
+  random?: () => number;
+}
+
+interface Group {
+  events: AuditEvent[];
+  cancel: () => void;
+}
+
+interface Lane {
+  name: string;
+  sender: AlertSender;
+  route: Route;
+  cursor: number | null;
+  seen: number;
+  groups: Map<string, Group>;
+  lastCreated: Map<string, number>;
+  sentAt: number[];
+  cancelPump: (() => void) | null;
+  pumping: boolean;
+  work: Promise<unknown>;
+}
+
+/** Routes, groups, paces and delivers alerts. */
+export class AlertDispatcher {
+  readonly #o: DispatcherOptions;
+  readonly #retry: RetryPolicy;
+  readonly #lanes: Lane[];
+  #stopped = false;
+
+  constructor(options: DispatcherOptions) {
+    this.#o = options;
+    this.#retry = { ...DEFAULT_RETRY, ...options.retry };
+    this.#lanes = options.destinations.map((d) => ({
+      ...d,
+      cursor: null,
+      seen: 0,
+      groups: new Map(),
+      lastCreated: new Map(),
+      sentAt: [],
+      cancelPump: null,
+      pumping: false,
+      work: Promise.resolve(),
+    }));
+  }
+
+  /** Loads cursors, re-reads the events not yet grouped before a stop, and resumes pending deliveries. */
+  async start(): Promise<void> {
+    await this.#o.outbox.prune(this.#o.clock.now() - PRUNE_AFTER_MS);
+    const cursors = await this.#o.outbox.cursors();
+    for (const lane of this.#lanes) {
+      lane.lastCreated = await this.#o.outbox.lastCreated(lane.name);
+      const cursor = cursors.get(lane.name);
+      if (cursor === undefined) continue;
+      lane.cursor = cursor;
+      lane.seen = cursor;
+      const taken = await this.#o.outbox.takenEventIds(lane.name, cursor);
+      for (let after = cursor; ; ) {
+        const events = await this.#o.readEvents(after);
+        const last = events.at(-1);
+        if (!last) break;
+        this.#accept(lane, events, taken);
+        after = last.id;
+      }
+      this.#pump(lane);
+    }
+  }
+
+  /** Takes newly stored events; returns at once (grouping and delivery run on timers). */
+  enqueue(events: readonly AuditEvent[]): void {
+    if (this.#stopped || events.length === 0) return;
+    for (const lane of this.#lanes) this.#accept(lane, events, null);
+  }
+
+  /** Cancels every timer; buffered groups and pending entries stay for the next start. */
+  stop(): void {
+    this.#stopped = true;
+    for (const lane of this.#lanes) {
+      lane.cancelPump?.();
+      for (const group of lane.groups.values()) group.cancel();
+    }
+  }
+
+  /** Resolves when no outbox write or delivery is in flight (tests, shutdown). */
+  async idle(): Promise<void> {
+    for (let i = 0; i < 5; i++) await Promise.all(this.#lanes.map((lane) => lane.work));
+  }
+
+  /** The destination names this dispatcher serves. */
+  get destinations(): string[] {
+    return this.#lanes.map((lane) => lane.name);
+  }
+
+  #accept(lane: Lane, events: readonly AuditEvent[], skip: ReadonlySet<number> | null): void {
+    const first = events[0];
+    if (lane.cursor === null && first) {
+      lane.cursor = first.id - 1;
+      this.#chain(lane, () => this.#o.outbox.initCursor(lane.name, first.id - 1));
+    }
+    for (const event of events) {
+      if (event.id <= (lane.cursor ?? 0) || skip?.has(event.id)) continue;
+      lane.seen = Math.max(lane.seen, event.id);
+      if (!this.#routes(lane.route, event)) continue;
+      const key = event.service ?? "mesh";
+      const group = lane.groups.get(key);
+      if (group) {
+        group.events.push(event);
+        continue;
+      }
+      const now = this.#o.clock.now();
+      const last = lane.lastCreated.get(key);
+      const due = Math.max(
+        now + lane.route.groupWaitMs,
+        last === undefined ? 0 : last + lane.route.repeatIntervalMs,
+      );
+      const cancel = this.#o.clock.setTimer(() => this.#flush(lane, key), due - now);
+      lane.groups.set(key, { events: [event], cancel });
+    }
+  }
+
+  #routes(route: Route, event: AuditEvent): boolean {
+    const severity = severityOf(event);
+    if (severity === null || !atLeast(severity, route.minSeverity)) return false;
+    return route.events === null || route.events.has(event.type);
+  }
+
+  #flush(lane: Lane, key: string): void {
+    const group = lane.groups.get(key);
+    if (!group || this.#stopped) return;
+    lane.groups.delete(key);
+    const buffered = [...lane.groups.values()].flatMap((g) => g.events.map((e) => e.id));
+    const cursor = buffered.length > 0 ? Math.min(...buffered) - 1 : lane.seen;
+    const now = this.#o.clock.now();
+    lane.lastCreated.set(key, now);
+    const message = formatMessage(key, group.events, this.#o.config);
+    this.#chain(lane, async () => {
+      await this.#o.outbox.add(
+        {
+          deliveryId: crypto.randomUUID(),
+          destination: lane.name,
+          key,
+          message,
+          eventIds: group.events.map((e) => e.id),
+          createdAt: now,
+          nextAt: now,
+        },
+        cursor,
+      );
+      this.#pump(lane);
+    });
+  }
+
+  #pump(lane: Lane): void {
+    if (this.#stopped || lane.pumping) return;
+    lane.cancelPump?.();
+    lane.cancelPump = null;
+    lane.pumping = true;
+    this.#chain(lane, async () => {
+      try {
+        await this.#drain(lane);
+      } finally {
+        lane.pumping = false;
+      }
+    });
+  }
+
+  async #drain(lane: Lane): Promise<void> {
+    for (;;) {
+      if (this.#stopped) return;
+      const head = (await this.#o.outbox.pending(lane.name))[0];
+      if (!head) return;
+      const now = this.#o.clock.now();
+      const wait = Math.max(head.nextAt - now, this.#rateWait(lane, now));
+      if (wait > 0) {
+        lane.cancelPump = this.#o.clock.setTimer(() => this.#pump(lane), wait);
+        return;
+      }
+      await this.#attempt(lane, head);
+    }
+  }
+
+  #rateWait(lane: Lane, now: number): number {
+    const { messages, perMs } = lane.route.rateLimit;
+    lane.sentAt = lane.sentAt.filter((t) => t > now - perMs);
+    const oldest = lane.sentAt[0];
+    return lane.sentAt.length >= messages && oldest !== undefined ? oldest + perMs - now : 0;
+  }
+
+  async #attempt(lane: Lane, entry: OutboxEntry): Promise<void> {
+    const attempts = entry.attempts + 1;
+    lane.sentAt.push(this.#o.clock.now());
+    try {
+      await lane.sender.send(entry.message, { id: entry.deliveryId, attempt: attempts });
+      await this.#o.outbox.markSent(entry.id, attempts);
+      this.#o.log.info(`Alert delivered to "${lane.name}": ${entry.message.title}`, { attempts });
+    } catch (error) {
+      const fault =
+        error instanceof DeliveryError ? error : new DeliveryError(String(error), { retryable: true });
+      if (!fault.retryable || attempts >= this.#retry.maxAttempts) {
+        await this.#o.outbox.markFailed(entry.id, { attempts, error: fault.message });
+        this.#o.log.error(`Alert to "${lane.name}" dropped after ${attempts} attempt(s): ${fault.message}`);
+        return;
+      }
+      const delay = this.#delay(attempts, fault.retryAfterMs);
+      await this.#o.outbox.reschedule(entry.id, {
+        nextAt: this.#o.clock.now() + delay,
+        attempts,
+        error: fault.message,
+      });
+      this.#o.log.warn(`Alert to "${lane.name}" will be retried in ${delay} ms: ${fault.message}`, {
+        attempts,
+      });
+    }
+  }
+
+  /** Exponential backoff with jitter; a platform's own retry hint wins when longer (capped). */
+  #delay(attempts: number, retryAfterMs: number | undefined): number {
+    const exp = Math.min(this.#retry.maxBackoffMs, this.#retry.baseMs * 2 ** (attempts - 1));
+    const jittered = Math.round(exp * (0.5 + 0.5 * (this.#o.random ?? Math.random)()));
+    const asked = retryAfterMs === undefined ? 0 : Math.min(retryAfterMs, this.#retry.maxRetryAfterMs);
+    return Math.max(jittered, asked);
+  }
+
+  #chain(lane: Lane, fn: () => Promise<unknown>): void {
+    const next = lane.work.then(fn).catch((error: unknown) => {
+      this.#o.log.error(`Alert outbox of "${lane.name}" failed`, { error: String(error) });
+    });
+    lane.work = next;
+  }
+}

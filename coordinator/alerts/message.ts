@@ -1,0 +1,187 @@
+/**
+ * The neutral alert message: what every destination renders in its own format. Built from a group of
+ * audit events (one service's events within `groupWait`), so a failover and its DNS writes are one message.
+ */
+import type { AlertEventType, Severity } from "../../shared/alert-config.ts";
+import { severities } from "../../shared/alert-config.ts";
+import type { Config } from "../../shared/config-schema.ts";
+import type { Tally } from "../../shared/quorum.ts";
+import type { AuditEvent } from "../store/store.ts";
+
+/** One labelled value shown beside the text (Slack fields, Discord embed fields, Adaptive Card facts). */
+export interface Fact {
+  title: string;
+  value: string;
+}
+
+/** One event inside a message. */
+export interface MessageLine {
+  at: string;
+  type: string;
+  text: string;
+}
+
+/** A platform-neutral alert. */
+export interface AlertMessage {
+  /** Grouping key: the service name, or `mesh` for events without one. */
+  key: string;
+  severity: Severity;
+  /** The headline event's type (the most severe event of the group). */
+  type: string;
+  title: string;
+  lines: MessageLine[];
+  facts: Fact[];
+  service?: string;
+  votes?: { primary: Tally; secondary: Tally };
+  /** Status page link when `coordinator.publicUrl` is configured. */
+  link?: string;
+  /** The audit events this message reports. */
+  events: AuditEvent[];
+  test?: boolean;
+}
+
+const SEVERITY: Record<AlertEventType, Severity> = {
+  failover: "critical",
+  "both-down": "critical",
+  "dns.error": "critical",
+  "dns.diverged": "critical",
+  failback: "warning",
+  "flap.held": "warning",
+  "probe.silent": "warning",
+  "dns.drift": "warning",
+  pin: "warning",
+  pause: "warning",
+  "coordinator.started": "warning",
+  resume: "info",
+  "dns.switched": "info",
+  "dns.recovered": "info",
+  "dns.converged": "info",
+  "probe.back": "info",
+  "both-down.cleared": "info",
+};
+
+/** The severity of an event type, or null when the type never alerts. */
+export function severityOf(event: AuditEvent): Severity | null {
+  if (!(event.type in SEVERITY)) return null;
+  // A plain start is routine; only a start that resumes unfinished DNS work is worth a message.
+  if (event.type === "coordinator.started" && !/unfinished/i.test(event.message)) return null;
+  return SEVERITY[event.type as AlertEventType]; // checked with `in` above
+}
+
+/** Whether `severity` is at or above `min`. */
+export function atLeast(severity: Severity, min: Severity): boolean {
+  return severities.indexOf(severity) >= severities.indexOf(min);
+}
+
+function headlineOf(events: readonly AuditEvent[]): AuditEvent | undefined {
+  let best: AuditEvent | undefined;
+  let bestRank = -1;
+  for (const event of events) {
+    const rank = severities.indexOf(severityOf(event) ?? "info");
+    if (rank > bestRank) {
+      best = event;
+      bestRank = rank;
+    }
+  }
+  return best;
+}
+
+function titleOf(event: AuditEvent, config: Config): string {
+  const svc = event.service ? `"${event.service}"` : "the mesh";
+  const target = (path: string | undefined) =>
+    config.services.find((s) => s.name === event.service)?.[path === "primary" ? "primary" : "secondary"]
+      .target;
+  switch (event.type) {
+    case "failover":
+      return `Failover: ${svc} switched to ${event.to ?? "secondary"} (${target(event.to) ?? "?"})`;
+    case "failback":
+      return `Fail-back: ${svc} returned to ${event.to ?? "primary"} (${target(event.to) ?? "?"})`;
+    case "both-down":
+      return `Both paths of ${svc} are down`;
+    case "dns.error":
+      return `DNS write failed for ${svc} on ${event.provider ?? "a provider"}`;
+    case "dns.diverged":
+      return `DNS providers disagree on ${svc}`;
+    case "flap.held":
+      return `Flapping: ${svc} held by holdDown`;
+    case "probe.silent":
+      return "A probe went silent";
+    case "pin":
+    case "pause":
+    case "resume":
+      return `Operator ${event.type}: ${svc}${event.actor ? ` by ${event.actor}` : ""}`;
+    case "coordinator.started":
+      return "Coordinator restarted with unfinished work";
+    default:
+      return `${event.type}: ${svc}`;
+  }
+}
+
+function tallyText(t: Tally): string {
+  return `${t.down} down, ${t.up} up, ${t.abstain} abstain`;
+}
+
+/** Builds one message from a group of events (oldest first). */
+export function formatMessage(key: string, events: readonly AuditEvent[], config: Config): AlertMessage {
+  const headline = headlineOf(events) ?? events[0];
+  if (!headline) throw new RangeError("Cannot format an alert: the group has no events");
+  const service = config.services.find((s) => s.name === key);
+  const votes = [...events].reverse().find((e) => e.votes)?.votes;
+  const facts: Fact[] = [];
+  if (service) {
+    facts.push({ title: "Service", value: service.name });
+    facts.push({ title: "Primary", value: service.primary.target });
+    facts.push({ title: "Secondary", value: service.secondary.target });
+  }
+  if (votes) {
+    facts.push({ title: "Primary votes", value: tallyText(votes.primary) });
+    facts.push({ title: "Secondary votes", value: tallyText(votes.secondary) });
+  }
+  const more = events.length > 1 ? ` (+${events.length - 1} more)` : "";
+  const link = config.coordinator.publicUrl;
+  return {
+    key,
+    severity: severityOf(headline) ?? "info",
+    type: headline.type,
+    title: `${titleOf(headline, config)}${more}`,
+    lines: events.map((e) => ({ at: e.at, type: e.type, text: e.message })),
+    facts,
+    events: [...events],
+    ...(service ? { service: service.name } : {}),
+    ...(votes ? { votes } : {}),
+    ...(link ? { link } : {}),
+  };
+}
+
+/** The message `healthmesh alert test` sends. */
+export function testMessage(config: Config, nowMs: number): AlertMessage {
+  const link = config.coordinator.publicUrl;
+  const at = new Date(nowMs).toISOString();
+  return {
+    key: "test",
+    severity: "info",
+    type: "test",
+    title: "healthmesh test alert",
+    lines: [
+      { at, type: "test", text: `Test message from healthmesh for zone ${config.zone}; no action needed` },
+    ],
+    facts: config.services.map((s) => ({
+      title: s.name,
+      value: `${s.primary.target} / ${s.secondary.target}`,
+    })),
+    events: [],
+    test: true,
+    ...(link ? { link } : {}),
+  };
+}
+
+/** Cuts `text` to at most `max` characters, marking the cut with an ellipsis. */
+export function truncate(text: string, max: number): string {
+  if (text.length <= max) return text;
+  return `${text.slice(0, Math.max(0, max - 1))}…`;
+}
+
+/** The lines of a message as plain text, one per event, time first (HH:MM:SSZ). */
+export function plainLines(message: AlertMessage): string[] {
+  return message.lines.map((line) => `${line.at.slice(11, 19)}Z ${line.text}`);
+}

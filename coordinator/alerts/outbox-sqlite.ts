@@ -1,0 +1,153 @@
+/**
+ * The alert outbox in the coordinator's SQLite database (Node only): `alert_outbox` holds grouped
+ * messages and their delivery state, `alert_cursors` each destination's position in the audit log.
+ * Written with the store's pragmas (WAL, synchronous=FULL), so what `add` returned survives a kill -9.
+ */
+import type Database from "better-sqlite3";
+import type { AlertMessage } from "./message.ts";
+import type { NewOutboxEntry, Outbox, OutboxEntry } from "./outbox.ts";
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS alert_cursors (destination TEXT PRIMARY KEY, event_id INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS alert_outbox (id INTEGER PRIMARY KEY AUTOINCREMENT, delivery_id TEXT NOT NULL UNIQUE,
+  destination TEXT NOT NULL, key TEXT NOT NULL, message TEXT NOT NULL, event_ids TEXT NOT NULL,
+  max_event_id INTEGER NOT NULL, created_at INTEGER NOT NULL, next_at INTEGER NOT NULL,
+  attempts INTEGER NOT NULL DEFAULT 0, state TEXT NOT NULL DEFAULT 'pending', last_error TEXT);
+CREATE INDEX IF NOT EXISTS alert_outbox_pending ON alert_outbox (destination, state, id);
+`;
+
+interface Row {
+  id: number;
+  delivery_id: string;
+  destination: string;
+  key: string;
+  message: string;
+  event_ids: string;
+  created_at: number;
+  next_at: number;
+  attempts: number;
+  state: OutboxEntry["state"];
+  last_error: string | null;
+}
+
+function entryOf(row: Row): OutboxEntry {
+  // Rows are written only by this class, so the JSON columns hold the shapes it wrote.
+  const entry: OutboxEntry = {
+    id: row.id,
+    deliveryId: row.delivery_id,
+    destination: row.destination,
+    key: row.key,
+    message: JSON.parse(row.message) as AlertMessage,
+    eventIds: JSON.parse(row.event_ids) as number[],
+    createdAt: row.created_at,
+    nextAt: row.next_at,
+    attempts: row.attempts,
+    state: row.state,
+  };
+  if (row.last_error !== null) entry.lastError = row.last_error;
+  return entry;
+}
+
+/** An `Outbox` in an open better-sqlite3 database (the store's `db`). */
+export class SqliteOutbox implements Outbox {
+  readonly #db: Database.Database;
+  readonly #add: (entry: NewOutboxEntry, cursor: number) => number;
+
+  constructor(db: Database.Database) {
+    this.#db = db;
+    db.exec(SCHEMA);
+    const insert = db.prepare(
+      `INSERT INTO alert_outbox (delivery_id, destination, key, message, event_ids, max_event_id, created_at, next_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+    );
+    const cursor = db.prepare(
+      `INSERT INTO alert_cursors (destination, event_id) VALUES (?, ?)
+       ON CONFLICT (destination) DO UPDATE SET event_id = max(event_id, excluded.event_id)`,
+    );
+    this.#add = db.transaction((entry: NewOutboxEntry, to: number): number => {
+      const maxId = Math.max(0, ...entry.eventIds);
+      const { lastInsertRowid } = insert.run(
+        entry.deliveryId,
+        entry.destination,
+        entry.key,
+        JSON.stringify(entry.message),
+        JSON.stringify(entry.eventIds),
+        maxId,
+        entry.createdAt,
+        entry.nextAt,
+      );
+      cursor.run(entry.destination, to);
+      return Number(lastInsertRowid);
+    });
+  }
+
+  async cursors(): Promise<Map<string, number>> {
+    const rows = this.#db.prepare("SELECT destination, event_id FROM alert_cursors").all() as {
+      destination: string;
+      event_id: number;
+    }[]; // the table's declared columns
+    return new Map(rows.map((r) => [r.destination, r.event_id]));
+  }
+
+  async initCursor(destination: string, eventId: number): Promise<void> {
+    this.#db
+      .prepare("INSERT INTO alert_cursors (destination, event_id) VALUES (?, ?) ON CONFLICT DO NOTHING")
+      .run(destination, eventId);
+  }
+
+  async add(entry: NewOutboxEntry, cursor: number): Promise<OutboxEntry> {
+    const id = this.#add(entry, cursor);
+    return { ...entry, id, attempts: 0, state: "pending" };
+  }
+
+  async pending(destination: string): Promise<OutboxEntry[]> {
+    const rows = this.#db
+      .prepare("SELECT * FROM alert_outbox WHERE destination = ? AND state = 'pending' ORDER BY id")
+      .all(destination) as Row[]; // SELECT * of the table Row describes
+    return rows.map(entryOf);
+  }
+
+  async takenEventIds(destination: string, afterId: number): Promise<Set<number>> {
+    const rows = this.#db
+      .prepare("SELECT event_ids FROM alert_outbox WHERE destination = ? AND max_event_id > ?")
+      .all(destination, afterId) as { event_ids: string }[]; // a declared TEXT column
+    const ids = rows.flatMap((r) => JSON.parse(r.event_ids) as number[]); // written by `add` as a number array
+    return new Set(ids.filter((id) => id > afterId));
+  }
+
+  async lastCreated(destination: string): Promise<Map<string, number>> {
+    const rows = this.#db
+      .prepare("SELECT key, max(created_at) AS at FROM alert_outbox WHERE destination = ? GROUP BY key")
+      .all(destination) as { key: string; at: number }[]; // the aggregate's two columns
+    return new Map(rows.map((r) => [r.key, r.at]));
+  }
+
+  async markSent(id: number, attempts: number): Promise<void> {
+    this.#db.prepare("UPDATE alert_outbox SET state = 'sent', attempts = ? WHERE id = ?").run(attempts, id);
+  }
+
+  async reschedule(id: number, options: { nextAt: number; attempts: number; error: string }): Promise<void> {
+    this.#db
+      .prepare("UPDATE alert_outbox SET next_at = ?, attempts = ?, last_error = ? WHERE id = ?")
+      .run(options.nextAt, options.attempts, options.error, id);
+  }
+
+  async markFailed(id: number, options: { attempts: number; error: string }): Promise<void> {
+    this.#db
+      .prepare("UPDATE alert_outbox SET state = 'failed', attempts = ?, last_error = ? WHERE id = ?")
+      .run(options.attempts, options.error, id);
+  }
+
+  async list(destination?: string): Promise<OutboxEntry[]> {
+    const rows = (
+      destination === undefined
+        ? this.#db.prepare("SELECT * FROM alert_outbox ORDER BY id").all()
+        : this.#db.prepare("SELECT * FROM alert_outbox WHERE destination = ? ORDER BY id").all(destination)
+    ) as Row[]; // SELECT * of the table Row describes
+    return rows.map(entryOf);
+  }
+
+  async prune(beforeMs: number): Promise<void> {
+    this.#db.prepare("DELETE FROM alert_outbox WHERE state != 'pending' AND created_at < ?").run(beforeMs);
+  }
+}

@@ -1,0 +1,116 @@
+/**
+ * The alert outbox port: grouped messages waiting for delivery, and per destination a cursor over
+ * the audit log's event ids. Implementations: `MemoryOutbox` (tests) and `SqliteOutbox` (Node, beside
+ * the store's tables), so an alert queued before a crash is delivered after the restart.
+ */
+import type { AlertMessage } from "./message.ts";
+
+/** One message for one destination, with its delivery state. */
+export interface OutboxEntry {
+  id: number;
+  /** Stable across retries and restarts: the idempotency key (Matrix txnId, `webhook-id`). */
+  deliveryId: string;
+  destination: string;
+  key: string;
+  message: AlertMessage;
+  eventIds: number[];
+  createdAt: number;
+  nextAt: number;
+  attempts: number;
+  state: "pending" | "sent" | "failed";
+  lastError?: string;
+}
+
+/** An entry before the outbox numbers it. */
+export type NewOutboxEntry = Omit<OutboxEntry, "id" | "attempts" | "state" | "lastError">;
+
+/** Persistence of the dispatcher. */
+export interface Outbox {
+  /** Every destination's cursor: the event id up to which events are either in an entry or needed none. */
+  cursors(): Promise<Map<string, number>>;
+  /** Sets a destination's cursor unless it has one (a destination added to the config starts from now). */
+  initCursor(destination: string, eventId: number): Promise<void>;
+  /** Stores an entry and moves the destination's cursor to `cursor`, atomically. */
+  add(entry: NewOutboxEntry, cursor: number): Promise<OutboxEntry>;
+  /** Pending entries of a destination, oldest first. */
+  pending(destination: string): Promise<OutboxEntry[]>;
+  /** Ids of events above `afterId` already in an entry of this destination (to skip them on replay). */
+  takenEventIds(destination: string, afterId: number): Promise<Set<number>>;
+  /** When each group of a destination last got an entry (for `repeatInterval` across restarts). */
+  lastCreated(destination: string): Promise<Map<string, number>>;
+  markSent(id: number, attempts: number): Promise<void>;
+  reschedule(id: number, options: { nextAt: number; attempts: number; error: string }): Promise<void>;
+  markFailed(id: number, options: { attempts: number; error: string }): Promise<void>;
+  /** Entries (every state), oldest first, for status and tests. */
+  list(destination?: string): Promise<OutboxEntry[]>;
+  /** Forgets sent and failed entries created before `beforeMs`. */
+  prune(beforeMs: number): Promise<void>;
+}
+
+/** An outbox held in memory: the dispatcher's semantics without durability. */
+export class MemoryOutbox implements Outbox {
+  readonly #cursors = new Map<string, number>();
+  readonly #entries: OutboxEntry[] = [];
+  #seq = 0;
+
+  async cursors(): Promise<Map<string, number>> {
+    return new Map(this.#cursors);
+  }
+
+  async initCursor(destination: string, eventId: number): Promise<void> {
+    if (!this.#cursors.has(destination)) this.#cursors.set(destination, eventId);
+  }
+
+  async add(entry: NewOutboxEntry, cursor: number): Promise<OutboxEntry> {
+    const stored: OutboxEntry = { ...entry, id: ++this.#seq, attempts: 0, state: "pending" };
+    this.#entries.push(stored);
+    this.#cursors.set(entry.destination, Math.max(this.#cursors.get(entry.destination) ?? 0, cursor));
+    return { ...stored };
+  }
+
+  async pending(destination: string): Promise<OutboxEntry[]> {
+    return this.#entries
+      .filter((e) => e.destination === destination && e.state === "pending")
+      .map((e) => ({ ...e }));
+  }
+
+  async takenEventIds(destination: string, afterId: number): Promise<Set<number>> {
+    const ids = this.#entries.filter((e) => e.destination === destination).flatMap((e) => e.eventIds);
+    return new Set(ids.filter((id) => id > afterId));
+  }
+
+  async lastCreated(destination: string): Promise<Map<string, number>> {
+    const out = new Map<string, number>();
+    for (const e of this.#entries)
+      if (e.destination === destination) out.set(e.key, Math.max(out.get(e.key) ?? 0, e.createdAt));
+    return out;
+  }
+
+  async markSent(id: number, attempts: number): Promise<void> {
+    this.#update(id, { state: "sent", attempts });
+  }
+
+  async reschedule(id: number, options: { nextAt: number; attempts: number; error: string }): Promise<void> {
+    this.#update(id, { nextAt: options.nextAt, attempts: options.attempts, lastError: options.error });
+  }
+
+  async markFailed(id: number, options: { attempts: number; error: string }): Promise<void> {
+    this.#update(id, { state: "failed", attempts: options.attempts, lastError: options.error });
+  }
+
+  async list(destination?: string): Promise<OutboxEntry[]> {
+    return this.#entries.filter((e) => !destination || e.destination === destination).map((e) => ({ ...e }));
+  }
+
+  async prune(beforeMs: number): Promise<void> {
+    for (let i = this.#entries.length - 1; i >= 0; i--) {
+      const e = this.#entries[i];
+      if (e && e.state !== "pending" && e.createdAt < beforeMs) this.#entries.splice(i, 1);
+    }
+  }
+
+  #update(id: number, patch: Partial<OutboxEntry>): void {
+    const entry = this.#entries.find((e) => e.id === id);
+    if (entry) Object.assign(entry, patch);
+  }
+}
