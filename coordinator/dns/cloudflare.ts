@@ -237,11 +237,13 @@ export class CloudflareDnsProvider implements DnsProvider, ZoneProvider {
     const errors = (response.body as { errors?: unknown } | null)?.errors; // Cloudflare's envelope, if any
     const first = Array.isArray(errors)
       ? (errors[0] as
-          | { code?: unknown; message?: unknown; error_chain?: { message?: unknown }[] }
+          | { code?: unknown; message?: unknown; error_chain?: { code?: unknown; message?: unknown }[] }
           | undefined) // envelope error items
       : undefined;
     const code = first?.code !== undefined ? String(first.code) : undefined;
-    const chain = (first?.error_chain ?? []).map((e) => String(e.message)).join("; ");
+    const chain = (first?.error_chain ?? [])
+      .map((e) => `${String(e.message)} (code ${String(e.code)})`)
+      .join("; ");
     const base = typeof first?.message === "string" ? first.message : `HTTP ${response.status}`;
     const message = chain ? `${base}: ${chain}` : base;
     if (response.status < 300) {
