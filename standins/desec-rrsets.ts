@@ -107,7 +107,7 @@ function conflicts(current: Map<string, Rrset>, writes: RrsetWrite[], errors: Er
   }
   writes.forEach((w, i) => {
     const types = after.get(w.subname);
-    if (!types || !types.has("CNAME") || types.size < 2 || w.records.length === 0) return;
+    if (!types?.has("CNAME") || types.size < 2 || w.records.length === 0) return;
     const others = [...types].filter((t) => t !== "CNAME").sort();
     const clash = w.type === "CNAME" ? others.join(", ") : "CNAME";
     errors[i] = {

@@ -230,7 +230,7 @@ export class DesecStandin {
   }
 
   #domainJson(d: DesecDomainState, withKeys: boolean) {
-    const touched = [...d.rrsets.values()].reduce((t, r) => (r.touched > t ? r.touched : t), d.created);
+    const touched = [d.created, ...[...d.rrsets.values()].map((r) => r.touched)].sort().at(-1) ?? d.created;
     return {
       created: d.created,
       ...(withKeys ? { keys: [] } : {}),
