@@ -11,14 +11,21 @@ import {
   type CountedVote,
   type EndpointTrack,
   effectiveVote,
-  isSilent,
-  STALE_INTERVALS,
   verdictOf,
 } from "../shared/quorum.ts";
 import type { DnsProvider } from "./dns/provider.ts";
 import { type DesiredTarget, Reconciler } from "./dns/reconciler.ts";
-import { decide, type RoundVerdicts, type ServiceState } from "./engine.ts";
-import type { AuditEvent, Commit, NewEvent, ProbeRow, Store, TrackRow } from "./store/store.ts";
+import type { RoundVerdicts, ServiceState } from "./engine.ts";
+import { newlySilent, planService, sameState } from "./round.ts";
+import type {
+  AuditEvent,
+  Commit,
+  DesiredRouter,
+  NewEvent,
+  ProbeRow,
+  Store,
+  TrackRow,
+} from "./store/store.ts";
 
 /** What the coordinator runs with. */
 export interface CoordinatorDeps {
@@ -338,97 +345,28 @@ export class Coordinator {
   }
 
   async #round(now: number, only: Set<string> | null): Promise<void> {
-    const events: NewEvent[] = [];
-    const probes: ProbeRow[] = [];
-    if (!only) {
-      for (const member of this.config.probes.members) {
-        const row = this.#probes.get(member.id) ?? {
-          id: member.id,
-          lastSeen: null,
-          healthy: true,
-          silent: false,
-        };
-        const seen = { lastSeen: row.lastSeen ?? this.#startedAt, healthy: row.healthy };
-        const silent = isSilent(seen, { now, intervalMs: this.config.probes.interval });
-        if (silent && !row.silent) {
-          probes.push({ ...row, silent: true });
-          events.push({
-            at: now,
-            type: "probe.silent",
-            message: `Probe "${member.id}" (${member.provider}) sent nothing for ${STALE_INTERVALS} intervals: it abstains`,
-          });
-        }
-      }
-    }
+    const silence = only
+      ? { probes: [], events: [] }
+      : newlySilent(this.config.probes.members, (id) => this.#probes.get(id), {
+          now,
+          intervalMs: this.config.probes.interval,
+          startedAt: this.#startedAt,
+        });
+    const events: NewEvent[] = [...silence.events];
     const services: ServiceState[] = [];
-    const desired = [];
+    const desired: DesiredRouter[] = [];
     for (const svc of this.config.services) {
       if (only && !only.has(svc.name)) continue;
       const state = this.#state(svc.name);
-      const verdicts = this.#verdicts(svc, now);
-      const votes = { primary: verdicts.primary.votes, secondary: verdicts.secondary.votes };
-      const decision = decide(
-        state,
-        verdicts,
-        { autoFailback: svc.autoFailback, holdDownMs: svc.holdDown },
-        now,
-      );
-      const tallyText = `primary ${verdicts.primary.verdict} (${fmt(votes.primary)}), secondary ${verdicts.secondary.verdict} (${fmt(votes.secondary)})`;
-      let next: ServiceState = { ...state };
-      if (decision.kind === "switch") {
-        next = { ...state, active: decision.to, lastSwitchAt: now, held: false, bothDown: false };
-        desired.push(this.#desiredRow(svc, now, decision.to));
-        events.push({
-          at: now,
-          type: decision.type,
-          service: svc.name,
-          from: decision.from,
-          to: decision.to,
-          votes,
-          message: `${decision.type === "failover" ? "Failing over" : "Failing back"} "${svc.name}" from ${decision.from} to ${decision.to}: ${tallyText}`,
-        });
-      } else if (decision.kind === "held") {
-        if (!state.held) {
-          events.push({
-            at: now,
-            type: "flap.held",
-            service: svc.name,
-            from: state.active,
-            to: decision.to,
-            votes,
-            message: `Holding ${decision.type} of "${svc.name}" to ${decision.to} until ${new Date(decision.until).toISOString()} (holdDown): ${tallyText}`,
-          });
-        }
-        next.held = true;
-      } else if (decision.kind === "both-down") {
-        if (!state.bothDown) {
-          events.push({
-            at: now,
-            type: "both-down",
-            service: svc.name,
-            votes,
-            message: `Both paths of "${svc.name}" are down; staying on ${state.active}: ${tallyText}`,
-          });
-        }
-        next.bothDown = true;
-      }
-      if (decision.kind !== "held") next.held = false;
-      if (decision.kind !== "both-down" && state.bothDown) {
-        next.bothDown = false;
-        events.push({
-          at: now,
-          type: "both-down.cleared",
-          service: svc.name,
-          votes,
-          message: `"${svc.name}" is no longer down on both paths: ${tallyText}`,
-        });
-      }
-      if (!sameState(next, state)) services.push(next);
+      const plan = planService(svc, state, this.#verdicts(svc, now), now);
+      events.push(...plan.events);
+      if (plan.switchTo) desired.push(this.#desiredRow(svc, now, plan.switchTo));
+      if (!sameState(plan.next, state)) services.push(plan.next);
     }
-    if (events.length === 0 && services.length === 0 && probes.length === 0) return;
-    await this.#commit({ services, desired, events, probes });
+    if (events.length === 0 && services.length === 0 && silence.probes.length === 0) return;
+    await this.#commit({ services, desired, events, probes: silence.probes });
     for (const s of services) this.#services.set(s.name, s);
-    for (const p of probes) this.#probes.set(p.id, p);
+    for (const p of silence.probes) this.#probes.set(p.id, p);
     if (desired.length > 0) this.reconciler.setDesired(this.#desiredTargets());
   }
 
@@ -505,18 +443,4 @@ export class Coordinator {
     this.#queue = run.catch(() => undefined);
     return run;
   }
-}
-
-function fmt(t: { up: number; down: number; abstain: number }): string {
-  return `${t.down} down, ${t.up} up, ${t.abstain} abstain`;
-}
-
-function sameState(a: ServiceState, b: ServiceState): boolean {
-  return (
-    a.active === b.active &&
-    a.mode === b.mode &&
-    a.lastSwitchAt === b.lastSwitchAt &&
-    a.held === b.held &&
-    a.bothDown === b.bothDown
-  );
 }
