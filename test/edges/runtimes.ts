@@ -6,7 +6,7 @@
 import { type ChildProcess, execFile, spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import type { Readable } from "node:stream";
 import { promisify } from "node:util";
 import { Hono } from "hono";
@@ -107,6 +107,7 @@ export async function startWorkerProbe(bundle: string, probe: ProbeEnv): Promise
   const mf = new Miniflare({
     modules: true,
     scriptPath: bundle,
+    modulesRoot: dirname(bundle),
     compatibilityDate: "2026-04-01",
     host: "127.0.0.1",
     port: 0,
