@@ -139,7 +139,9 @@ export const PAGE_SCRIPT = String.raw`
   function chart(svc, endpoint, data, now) {
     var probes = data.status.probes.map(function (p) { return p.id; });
     var series = data.latency.filter(function (x) { return x.service === svc.name && x.endpoint === endpoint; });
-    var windowMs = Math.max(60000, data.intervalMs * 60);
+    var earliest = now;
+    series.forEach(function (x) { if (x.points.length) earliest = Math.min(earliest, Date.parse(x.points[0].at)); });
+    var windowMs = Math.min(Math.max(now - earliest, data.intervalMs * 10), Math.max(60000, data.intervalMs * 60));
     var start = now - windowMs;
     var max = 1;
     series.forEach(function (x) { x.points.forEach(function (pt) { if (pt.latencyMs !== null && pt.latencyMs > max) max = pt.latencyMs; }); });

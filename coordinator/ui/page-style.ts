@@ -19,7 +19,7 @@ main { max-width:1100px; margin:0 auto; padding:1rem; display:grid; gap:1rem; }
 section.card { background:var(--card); border:1px solid var(--line); border-radius:.6rem; padding:1rem; min-width:0; }
 h2 { font-size:1.05rem; margin:0 0 .6rem; } h3 { font-size:.9rem; margin:1rem 0 .4rem; color:var(--muted);
   text-transform:uppercase; letter-spacing:.04em; }
-.sub { color:var(--muted); font-size:.85rem; word-break:break-all; }
+.sub { color:var(--muted); font-size:.85rem; overflow-wrap:anywhere; }
 .live { display:flex; flex-wrap:wrap; align-items:center; gap:.5rem; margin:.4rem 0 .8rem; }
 .live .path { font-size:1.3rem; font-weight:700; padding:.2rem .7rem; border-radius:.4rem; }
 .live .path.primary { color:var(--up); background:var(--up-bg); }
