@@ -11,7 +11,10 @@ import { callApi, loadConfigFile, UsageError } from "./util.ts";
 const USAGE = `Usage: healthmesh <command> [options]
 
 Commands:
-  validate                         check the config and print every problem with its YAML path
+  validate [--online]              check the config and print every problem with its YAML path;
+                                   --online also checks tokens, zones and TTL limits on every provider
+  plan                             show, per DNS provider, the changes to the declared records
+  apply [--yes] [--force]          apply the plan (--force: allow changing more than 30 % of the records)
   schema                           print the JSON Schema of the config
   coordinator [--host H] [--port P] [--data DIR]
                                    run the coordinator (default 127.0.0.1:8080, data ./.healthmesh)
@@ -79,9 +82,21 @@ async function run(command: string, rest: string[], values: Values): Promise<num
   const token = process.env.HEALTHMESH_API_TOKEN;
   switch (command) {
     case "validate": {
-      loadConfigFile(values.config);
+      const config = loadConfigFile(values.config);
       console.log(`${values.config}: valid`);
+      if (values.online) {
+        const { runValidateOnline } = await import("./zone.ts");
+        return runValidateOnline(config, { env: (name) => process.env[name], fetch, write: (line) => console.log(line) });
+      }
       return 0;
+    }
+    case "plan":
+    case "apply": {
+      const config = loadConfigFile(values.config);
+      const { runApply, runPlan } = await import("./zone.ts");
+      const zoneWorld = { env: (name: string) => process.env[name], fetch, write: (line: string) => console.log(line) };
+      if (command === "plan") return runPlan(config, zoneWorld);
+      return runApply(config, zoneWorld, { yes: values.yes, force: values.force });
     }
     case "schema":
       console.log(JSON.stringify(configJsonSchema(), null, 2));

@@ -8,6 +8,7 @@ import { SqliteOutbox } from "./alerts/outbox-sqlite.ts";
 import { buildApp } from "./app.ts";
 import { Coordinator, type CoordinatorDeps } from "./coordinator.ts";
 import { createProviders } from "./dns/factory.ts";
+import { routerTtlProblems } from "./dns/preflight.ts";
 import type { DnsProvider } from "./dns/provider.ts";
 import { PullLoop } from "./pull.ts";
 import { SqliteStore } from "./store/sqlite.ts";
@@ -52,6 +53,8 @@ export async function startCoordinator(options: {
   });
   const clock = systemClock();
   const providers = options.providers ?? createProviders(config, { env: (name) => env[name], fetch, clock });
+  const ttlProblems = await routerTtlProblems(config, providers, { clock, log: options.log });
+  if (ttlProblems.length > 0) throw new EnvError(ttlProblems.join("\n"));
   const store = new SqliteStore(options.dataDir);
   const alerts = await startAlerts({
     config,

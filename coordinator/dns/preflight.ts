@@ -1,0 +1,151 @@
+/**
+ * Online preflight (`healthmesh validate --online` and the coordinator's start): checks each provider's
+ * token and zone, reads deSEC's `minimum_ttl`, and says what the router TTLs mean for failover time.
+ */
+import type { Clock } from "../../shared/clock.ts";
+import type { Config } from "../../shared/config-schema.ts";
+import type { Logger } from "../../shared/log.ts";
+import { CloudflareDnsProvider } from "./cloudflare.ts";
+import { DesecDnsProvider } from "./desec.ts";
+import type { DnsProvider } from "./provider.ts";
+
+/** One finding: `error` fails the preflight, `ttl` marks a router TTL below a provider's minimum (exit 2). */
+export interface PreflightFinding {
+  provider: string;
+  level: "ok" | "info" | "warning" | "error";
+  message: string;
+  ttl?: true;
+}
+
+const routerFqdn = (config: Config, router: string) =>
+  router === "@" ? config.zone : `${router}.${config.zone}`;
+
+/** Router TTLs on deSEC below the domain's minimum, as messages naming the TTL, the minimum and the fix. */
+export function desecTtlProblems(config: Config, minimumTtl: number): string[] {
+  return config.services.flatMap((svc, i) => {
+    const ttl = svc.desec?.ttl ?? svc.ttl;
+    if (ttl >= minimumTtl) return [];
+    const from = svc.desec?.ttl !== undefined ? `services[${i}].desec.ttl` : `services[${i}].ttl`;
+    return [
+      `Cannot switch "${svc.router}" on deSEC: TTL ${ttl} (${from}) is below the domain minimum ${minimumTtl}; deSEC refuses such writes, so this router would never switch there. Fix: set services[${i}].desec.ttl to ${minimumTtl} or more (resolvers may then keep the old target for up to ${minutes(minimumTtl)} after a failover), or ask deSEC support to lower the domain's minimum_ttl`,
+    ];
+  });
+}
+
+/** What a router TTL means for failover time, in plain words. */
+export function ttlMeaning(provider: string, ttl: number): string {
+  return `router TTL ${ttl} s on ${provider}: after a switch, resolvers that cached the old answer keep sending users to the old target for up to ${minutes(ttl)}; that is the floor of the failover time for users behind them`;
+}
+
+/** Checks tokens, zones, router conflicts and TTL limits on every provider; never throws. */
+export async function preflight(
+  config: Config,
+  providers: readonly DnsProvider[],
+): Promise<PreflightFinding[]> {
+  const routers = config.services.map((s) => routerFqdn(config, s.router));
+  const perProvider = await Promise.all(
+    providers.map(async (provider): Promise<PreflightFinding[]> => {
+      const name = provider.name;
+      const out: PreflightFinding[] = [];
+      let minimum = 0;
+      try {
+        if (provider instanceof CloudflareDnsProvider) {
+          out.push({ provider: name, level: "ok", message: `token is ${await provider.verifyToken()}` });
+          out.push({
+            provider: name,
+            level: "ok",
+            message: `zone "${config.zone}" found (id ${await provider.zoneId()})`,
+          });
+          out.push(...cloudflareTtls(config));
+        }
+        if (provider instanceof DesecDnsProvider) {
+          const domain = await provider.domain();
+          minimum = domain.minimum_ttl;
+          out.push({
+            provider: name,
+            level: "ok",
+            message: `token accepted; domain "${domain.name}" found, minimum_ttl ${domain.minimum_ttl}`,
+          });
+          for (const message of desecTtlProblems(config, domain.minimum_ttl))
+            out.push({ provider: name, level: "error", message, ttl: true });
+        }
+        const seen = await provider.readRouters(routers);
+        for (const [router, record] of seen) {
+          if (record && record.type !== "CNAME") {
+            out.push({
+              provider: name,
+              level: "error",
+              message: `Router "${router}" holds a ${record.type} record, which healthmesh never replaces: remove it or choose another router name`,
+            });
+          }
+        }
+        out.push({ provider: name, level: "ok", message: `${seen.size} router name(s) readable` });
+        const key = name as "cloudflare" | "desec" | "powerdns"; // other names have no override and read undefined
+        for (const ttl of new Set(config.services.map((s) => s[key]?.ttl ?? s.ttl))) {
+          if (ttl < minimum) continue;
+          out.push({ provider: name, level: ttl > 300 ? "warning" : "info", message: ttlMeaning(name, ttl) });
+        }
+      } catch (error) {
+        out.push({
+          provider: name,
+          level: "error",
+          message: error instanceof Error ? error.message : String(error),
+        });
+      }
+      return out;
+    }),
+  );
+  return perProvider.flat();
+}
+
+function cloudflareTtls(config: Config): PreflightFinding[] {
+  return config.services.flatMap((svc, i) => {
+    const ttl = svc.cloudflare?.ttl ?? svc.ttl;
+    if (ttl === 1 || (ttl >= 60 && ttl <= 86_400)) return [];
+    return [
+      {
+        provider: "cloudflare",
+        level: "error" as const,
+        ttl: true as const,
+        message: `Cannot switch "${svc.router}" on Cloudflare: TTL ${ttl} is neither 1 (automatic) nor within 60-86400; set services[${i}].cloudflare.ttl to 60 or more`,
+      },
+    ];
+  });
+}
+
+/** At the coordinator's start: the deSEC TTL problems, or none when deSEC is absent or cannot be read within the budget. */
+export async function routerTtlProblems(
+  config: Config,
+  providers: readonly DnsProvider[],
+  world: { clock: Clock; log: Logger; budgetMs?: number },
+): Promise<string[]> {
+  const desec = providers.find((p): p is DesecDnsProvider => p instanceof DesecDnsProvider);
+  if (!desec) return [];
+  let cancel = () => {};
+  const budget = new Promise<{ late: true }>((resolve) => {
+    cancel = world.clock.setTimer(() => resolve({ late: true }), world.budgetMs ?? 3000);
+  });
+  const read = desec.domain().then(
+    (domain) => ({ domain }),
+    (error: unknown) => ({ error }),
+  );
+  const outcome = await Promise.race([read, budget]);
+  cancel();
+  if ("late" in outcome) {
+    world.log.warn(
+      "Cannot read deSEC's minimum_ttl at start: no answer in time; TTL limits are checked on the first write",
+    );
+    return [];
+  }
+  if ("error" in outcome) {
+    world.log.warn("Cannot read deSEC's minimum_ttl at start; TTL limits are checked on the first write", {
+      error: String(outcome.error),
+    });
+    return [];
+  }
+  return desecTtlProblems(config, outcome.domain.minimum_ttl);
+}
+
+function minutes(seconds: number): string {
+  return seconds < 120 ? `${seconds} s` : `${Math.round(seconds / 60)} min`;
+}
