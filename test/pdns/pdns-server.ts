@@ -1,0 +1,111 @@
+/** Starts a real PowerDNS Authoritative server on loopback (sqlite3 backend, API on), for end-to-end tests. */
+import { type ChildProcess, spawn } from "node:child_process";
+import { createSocket } from "node:dgram";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import Database from "better-sqlite3";
+
+const BINARIES = ["/usr/sbin/pdns_server", "/usr/bin/pdns_server"];
+const SCHEMAS = [
+  "/usr/share/pdns-backend-sqlite3/schema/schema.sqlite3.sql",
+  "/usr/share/doc/pdns-backend-sqlite3/schema.sqlite3.sql",
+];
+
+/** The pdns_server binary, or null when PowerDNS is not installed. */
+export function pdnsBinary(): string | null {
+  return BINARIES.find((path) => existsSync(path)) ?? null;
+}
+
+/** A running pdns_server. */
+export interface PdnsServer {
+  apiBase: string;
+  apiKey: string;
+  dnsPort: number;
+  stop(): Promise<void>;
+}
+
+async function freeTcpPort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address();
+      const port = typeof address === "object" && address ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+async function udpFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = createSocket("udp4");
+    socket.once("error", () => resolve(false));
+    socket.bind(port, "127.0.0.1", () => socket.close(() => resolve(true)));
+  });
+}
+
+/** Starts pdns_server with a fresh sqlite database in a temp dir; resolves once its API answers. */
+export async function startPdns(binary: string): Promise<PdnsServer> {
+  const dir = mkdtempSync(join(tmpdir(), "hm-pdns-"));
+  const schema = SCHEMAS.find((path) => existsSync(path));
+  if (!schema) throw new Error(`Cannot find the PowerDNS sqlite3 schema in ${SCHEMAS.join(", ")}`);
+  const dbPath = join(dir, "pdns.sqlite3");
+  const db = new Database(dbPath);
+  db.exec(readFileSync(schema, "utf8"));
+  db.close();
+  let dnsPort = await freeTcpPort();
+  while (!(await udpFree(dnsPort))) dnsPort = await freeTcpPort();
+  const webPort = await freeTcpPort();
+  const apiKey = crypto.randomUUID();
+  const args = [
+    "--no-config",
+    "--daemon=no",
+    "--guardian=no",
+    "--disable-syslog",
+    "--loglevel=4",
+    "--launch=gsqlite3",
+    `--gsqlite3-database=${dbPath}`,
+    "--local-address=127.0.0.1",
+    `--local-port=${dnsPort}`,
+    "--webserver=yes",
+    "--webserver-address=127.0.0.1",
+    `--webserver-port=${webPort}`,
+    "--webserver-allow-from=127.0.0.0/8",
+    "--api=yes",
+    `--api-key=${apiKey}`,
+    `--socket-dir=${dir}`,
+    `--config-dir=${dir}`,
+    // No caches: the test reads the authoritative answer right after the API write.
+    "--cache-ttl=0",
+    "--query-cache-ttl=0",
+    "--negquery-cache-ttl=0",
+  ];
+  if (process.getuid?.() === 0) args.push("--setuid=root", "--setgid=root");
+  const child: ChildProcess = spawn(binary, args, { stdio: ["ignore", "ignore", "pipe"] });
+  let log = "";
+  child.stderr?.on("data", (chunk: Buffer) => {
+    log += chunk.toString();
+  });
+  const apiBase = `http://127.0.0.1:${webPort}/api/v1`;
+  const stop = async () => {
+    if (child.exitCode === null) {
+      const exited = new Promise((resolve) => child.once("exit", resolve));
+      child.kill("SIGTERM");
+      await exited;
+    }
+    rmSync(dir, { recursive: true, force: true });
+  };
+  for (let i = 0; i < 100; i++) {
+    if (child.exitCode !== null) break;
+    const ok = await fetch(`${apiBase}/servers/localhost`, { headers: { "x-api-key": apiKey } }).then(
+      (r) => r.ok,
+      () => false,
+    );
+    if (ok) return { apiBase, apiKey, dnsPort, stop };
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  await stop();
+  throw new Error(`pdns_server did not start:\n${log.slice(-2000)}`);
+}
