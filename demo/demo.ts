@@ -12,6 +12,8 @@ import { silentLogger } from "../shared/log.ts";
 import { startCoordinator } from "../coordinator/node.ts";
 import { PushProbe } from "../probes/push.ts";
 import type { AuditEvent } from "../coordinator/store/store.ts";
+import { startCloudflareStandin } from "../standins/cloudflare.ts";
+import { startDesecStandin } from "../standins/desec.ts";
 import { type Origin, startOrigin, startSink } from "./origins.ts";
 
 const PROBES = [
@@ -29,16 +31,26 @@ export async function runDemo(options: { write: (line: string) => void; timeoutM
   const primary = await startOrigin("cf-front");
   const secondary = await startOrigin("cdn2-front");
   const sink = await startSink();
-  const env: Record<string, string> = { HEALTHMESH_API_TOKEN: crypto.randomUUID() };
+  const env: Record<string, string> = {
+    HEALTHMESH_API_TOKEN: crypto.randomUUID(),
+    CLOUDFLARE_API_TOKEN: crypto.randomUUID().replace(/-/g, ""),
+    DESEC_TOKEN: crypto.randomUUID().replace(/-/g, ""),
+  };
+  const cloudflare = await startCloudflareStandin({ tokens: [env.CLOUDFLARE_API_TOKEN ?? ""], zones: [{ name: "example.com" }] });
+  const desec = await startDesecStandin({ tokens: [env.DESEC_TOKEN ?? ""], domains: [{ name: "example.com", minimumTtl: 3600 }] });
   for (const p of PROBES) env[`SECRET_${p.id.replace(/-/g, "_").toUpperCase()}`] = crypto.randomUUID();
   const config = configFromObject({
     zone: "example.com",
-    providers: { memory: {} },
+    providers: {
+      cloudflare: { tokenEnv: "CLOUDFLARE_API_TOKEN", apiBase: cloudflare.apiBase },
+      desec: { tokenEnv: "DESEC_TOKEN", apiBase: desec.apiBase },
+    },
     services: [
       {
         name: "web",
         router: "web-router",
         ttl: 60,
+        desec: { ttl: 3600 },
         primary: { target: "cf-front.example.com.", check: { url: `${primary.url}/healthz`, bodyContains: "ok", timeout: "800ms" } },
         secondary: { target: "cdn2-front.example.com.", check: { url: `${secondary.url}/healthz`, timeout: "800ms" } },
         failAfter: 3,
@@ -90,7 +102,13 @@ export async function runDemo(options: { write: (line: string) => void; timeoutM
   }, 100);
 
   const deadline = started + (options.timeoutMs ?? 55_000);
-  const routerTarget = () => running.coordinator.reconciler.states().find((r) => r.router === "web-router.example.com");
+  const rows = () => running.coordinator.reconciler.states().filter((r) => r.router === "web-router.example.com");
+  const servedBy = (target: string) => rows().length === 2 && rows().every((r) => r.state === "in-sync" && r.target === target);
+  const showDns = () => {
+    const cf = [...cloudflare.standin.records("example.com").values()].find((r) => r.name === "web-router.example.com");
+    const ds = desec.standin.rrsets("example.com").get("web-router/CNAME");
+    say(`  Cloudflare API serves web-router CNAME ${cf?.content ?? "(none)"} TTL ${cf?.ttl ?? "-"}; deSEC API serves ${ds?.records[0] ?? "(none)"} TTL ${ds?.ttl ?? "-"}`);
+  };
   const waitFor = async (what: string, test: () => boolean) => {
     while (!test()) {
       if (Date.now() > deadline) throw new Error(`Demo timed out waiting for ${what}`);
@@ -100,18 +118,21 @@ export async function runDemo(options: { write: (line: string) => void; timeoutM
   let code = 0;
   try {
     await waitFor("the primary to be voted up", () => running.coordinator.verdicts("web").primary.verdict === "up");
-    await waitFor("DNS to be in sync", () => routerTarget()?.state === "in-sync");
-    say(`router web-router -> ${routerTarget()?.target} on ${running.coordinator.reconciler.states().map((r) => r.provider).join(", ")}`);
+    await waitFor("DNS to be in sync", () => servedBy("cf-front.example.com."));
+    say(`router web-router -> cf-front.example.com. on ${rows().map((r) => r.provider).join(" and ")}`);
+    showDns();
     say(">>> taking the primary origin DOWN (503)");
     setDown(primary, true);
     const downAt = Date.now();
-    await waitFor("the switch to the secondary", () => routerTarget()?.target === "cdn2-front.example.com." && routerTarget()?.state === "in-sync");
+    await waitFor("the switch to the secondary", () => servedBy("cdn2-front.example.com."));
     const switchMs = Date.now() - downAt;
-    say(`router web-router -> ${routerTarget()?.target}: switched ${(switchMs / 1000).toFixed(2)} s after the primary went down (floor: failAfter 3 x interval 1s = 3 s)`);
+    say(`router web-router -> cdn2-front.example.com. on both providers: switched ${(switchMs / 1000).toFixed(2)} s after the primary went down (floor: failAfter 3 x interval 1s = 3 s)`);
+    showDns();
     say(">>> bringing the primary origin back UP");
     setDown(primary, false);
-    await waitFor("the fail-back", () => routerTarget()?.target === "cf-front.example.com." && routerTarget()?.state === "in-sync");
-    say(`router web-router -> ${routerTarget()?.target}: failed back`);
+    await waitFor("the fail-back", () => servedBy("cf-front.example.com."));
+    say("router web-router -> cf-front.example.com. on both providers: failed back");
+    showDns();
     say(`done: ${events.filter((e) => e.type === "failover" || e.type === "failback").length} switches, ${events.filter((e) => e.type === "dns.switched").length} DNS writes confirmed, ${sink.received.length} webhook deliveries`);
   } catch (error) {
     say(`demo failed: ${(error as Error).message}`);
@@ -120,7 +141,7 @@ export async function runDemo(options: { write: (line: string) => void; timeoutM
     clearInterval(watch);
     for (const probe of probes) probe.stop();
     await running.close();
-    await Promise.all([primary.close(), secondary.close(), sink.close()]);
+    await Promise.all([primary.close(), secondary.close(), sink.close(), cloudflare.close(), desec.close()]);
     rmSync(dataDir, { recursive: true, force: true });
   }
   return code;
