@@ -6,12 +6,12 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { startCoordinator } from "../coordinator/node.ts";
+import type { AuditEvent } from "../coordinator/store/store.ts";
+import { PushProbe } from "../probes/push.ts";
 import { systemClock } from "../shared/clock.ts";
 import { configFromObject } from "../shared/config.ts";
 import { silentLogger } from "../shared/log.ts";
-import { startCoordinator } from "../coordinator/node.ts";
-import { PushProbe } from "../probes/push.ts";
-import type { AuditEvent } from "../coordinator/store/store.ts";
 import { startCloudflareStandin } from "../standins/cloudflare.ts";
 import { startDesecStandin } from "../standins/desec.ts";
 import { type Origin, startOrigin, startSink } from "./origins.ts";
@@ -23,7 +23,10 @@ const PROBES = [
 ];
 
 /** Runs the demo; resolves to the exit code. */
-export async function runDemo(options: { write: (line: string) => void; timeoutMs?: number }): Promise<number> {
+export async function runDemo(options: {
+  write: (line: string) => void;
+  timeoutMs?: number;
+}): Promise<number> {
   const started = Date.now();
   const stamp = () => `+${((Date.now() - started) / 1000).toFixed(1).padStart(5)}s`;
   const say = (line: string) => options.write(`${stamp()}  ${line}`);
@@ -36,8 +39,14 @@ export async function runDemo(options: { write: (line: string) => void; timeoutM
     CLOUDFLARE_API_TOKEN: crypto.randomUUID().replace(/-/g, ""),
     DESEC_TOKEN: crypto.randomUUID().replace(/-/g, ""),
   };
-  const cloudflare = await startCloudflareStandin({ tokens: [env.CLOUDFLARE_API_TOKEN ?? ""], zones: [{ name: "example.com" }] });
-  const desec = await startDesecStandin({ tokens: [env.DESEC_TOKEN ?? ""], domains: [{ name: "example.com", minimumTtl: 3600 }] });
+  const cloudflare = await startCloudflareStandin({
+    tokens: [env.CLOUDFLARE_API_TOKEN ?? ""],
+    zones: [{ name: "example.com" }],
+  });
+  const desec = await startDesecStandin({
+    tokens: [env.DESEC_TOKEN ?? ""],
+    domains: [{ name: "example.com", minimumTtl: 3600 }],
+  });
   for (const p of PROBES) env[`SECRET_${p.id.replace(/-/g, "_").toUpperCase()}`] = crypto.randomUUID();
   const config = configFromObject({
     zone: "example.com",
@@ -51,8 +60,14 @@ export async function runDemo(options: { write: (line: string) => void; timeoutM
         router: "web-router",
         ttl: 60,
         desec: { ttl: 3600 },
-        primary: { target: "cf-front.example.com.", check: { url: `${primary.url}/healthz`, bodyContains: "ok", timeout: "800ms" } },
-        secondary: { target: "cdn2-front.example.com.", check: { url: `${secondary.url}/healthz`, timeout: "800ms" } },
+        primary: {
+          target: "cf-front.example.com.",
+          check: { url: `${primary.url}/healthz`, bodyContains: "ok", timeout: "800ms" },
+        },
+        secondary: {
+          target: "cdn2-front.example.com.",
+          check: { url: `${secondary.url}/healthz`, timeout: "800ms" },
+        },
         failAfter: 3,
         recoverAfter: 3,
         holdDown: "5s",
@@ -60,7 +75,11 @@ export async function runDemo(options: { write: (line: string) => void; timeoutM
     ],
     probes: {
       interval: "1s",
-      members: PROBES.map((p) => ({ ...p, mode: "push", secretEnv: `SECRET_${p.id.replace(/-/g, "_").toUpperCase()}` })),
+      members: PROBES.map((p) => ({
+        ...p,
+        mode: "push",
+        secretEnv: `SECRET_${p.id.replace(/-/g, "_").toUpperCase()}`,
+      })),
     },
   });
   const events: AuditEvent[] = [];
@@ -78,7 +97,9 @@ export async function runDemo(options: { write: (line: string) => void; timeoutM
       }
     },
   });
-  say(`coordinator on ${running.url}; origins ${primary.url} (primary), ${secondary.url} (secondary); sink ${sink.url}`);
+  say(
+    `coordinator on ${running.url}; origins ${primary.url} (primary), ${secondary.url} (secondary); sink ${sink.url}`,
+  );
   say("config: interval 1s, failAfter 3, recoverAfter 3, holdDown 5s, quorum = majority of 3 probes");
   const probes = PROBES.map(
     (p) =>
@@ -102,12 +123,18 @@ export async function runDemo(options: { write: (line: string) => void; timeoutM
   }, 100);
 
   const deadline = started + (options.timeoutMs ?? 55_000);
-  const rows = () => running.coordinator.reconciler.states().filter((r) => r.router === "web-router.example.com");
-  const servedBy = (target: string) => rows().length === 2 && rows().every((r) => r.state === "in-sync" && r.target === target);
+  const rows = () =>
+    running.coordinator.reconciler.states().filter((r) => r.router === "web-router.example.com");
+  const servedBy = (target: string) =>
+    rows().length === 2 && rows().every((r) => r.state === "in-sync" && r.target === target);
   const showDns = () => {
-    const cf = [...cloudflare.standin.records("example.com").values()].find((r) => r.name === "web-router.example.com");
+    const cf = [...cloudflare.standin.records("example.com").values()].find(
+      (r) => r.name === "web-router.example.com",
+    );
     const ds = desec.standin.rrsets("example.com").get("web-router/CNAME");
-    say(`  Cloudflare API serves web-router CNAME ${cf?.content ?? "(none)"} TTL ${cf?.ttl ?? "-"}; deSEC API serves ${ds?.records[0] ?? "(none)"} TTL ${ds?.ttl ?? "-"}`);
+    say(
+      `  Cloudflare API serves web-router CNAME ${cf?.content ?? "(none)"} TTL ${cf?.ttl ?? "-"}; deSEC API serves ${ds?.records[0] ?? "(none)"} TTL ${ds?.ttl ?? "-"}`,
+    );
   };
   const waitFor = async (what: string, test: () => boolean) => {
     while (!test()) {
@@ -117,23 +144,34 @@ export async function runDemo(options: { write: (line: string) => void; timeoutM
   };
   let code = 0;
   try {
-    await waitFor("the primary to be voted up", () => running.coordinator.verdicts("web").primary.verdict === "up");
+    await waitFor(
+      "the primary to be voted up",
+      () => running.coordinator.verdicts("web").primary.verdict === "up",
+    );
     await waitFor("DNS to be in sync", () => servedBy("cf-front.example.com."));
-    say(`router web-router -> cf-front.example.com. on ${rows().map((r) => r.provider).join(" and ")}`);
+    say(
+      `router web-router -> cf-front.example.com. on ${rows()
+        .map((r) => r.provider)
+        .join(" and ")}`,
+    );
     showDns();
     say(">>> taking the primary origin DOWN (503)");
     setDown(primary, true);
     const downAt = Date.now();
     await waitFor("the switch to the secondary", () => servedBy("cdn2-front.example.com."));
     const switchMs = Date.now() - downAt;
-    say(`router web-router -> cdn2-front.example.com. on both providers: switched ${(switchMs / 1000).toFixed(2)} s after the primary went down (floor: failAfter 3 x interval 1s = 3 s)`);
+    say(
+      `router web-router -> cdn2-front.example.com. on both providers: switched ${(switchMs / 1000).toFixed(2)} s after the primary went down (floor: failAfter 3 x interval 1s = 3 s)`,
+    );
     showDns();
     say(">>> bringing the primary origin back UP");
     setDown(primary, false);
     await waitFor("the fail-back", () => servedBy("cf-front.example.com."));
     say("router web-router -> cf-front.example.com. on both providers: failed back");
     showDns();
-    say(`done: ${events.filter((e) => e.type === "failover" || e.type === "failback").length} switches, ${events.filter((e) => e.type === "dns.switched").length} DNS writes confirmed, ${sink.received.length} webhook deliveries`);
+    say(
+      `done: ${events.filter((e) => e.type === "failover" || e.type === "failback").length} switches, ${events.filter((e) => e.type === "dns.switched").length} DNS writes confirmed, ${sink.received.length} webhook deliveries`,
+    );
   } catch (error) {
     say(`demo failed: ${(error as Error).message}`);
     code = 1;
