@@ -24,6 +24,7 @@ Commands:
   failover SERVICE --to primary|secondary [--reason TEXT]
   pause SERVICE [--reason TEXT]
   resume SERVICE [--reason TEXT]
+  alert test [--to NAME]           send a test message to each configured alert destination
   demo                             run the whole mesh on this machine and watch a failover
 
 Common options:
@@ -154,6 +155,13 @@ async function run(command: string, rest: string[], values: Values): Promise<num
       await callApi(coordinatorUrl, `/v1/services/${encodeURIComponent(service)}/${command}`, { method: "POST", body, token });
       console.log(`${command} ${service}: done`);
       return 0;
+    }
+    case "alert": {
+      if (rest[0] !== "test") throw new UsageError(`Unknown alert command "${rest[0] ?? ""}": use healthmesh alert test [--to NAME]`);
+      const { runAlertTest } = await import("./alert.ts");
+      const config = loadConfigFile(values.config);
+      const env = (name: string) => process.env[name];
+      return runAlertTest(config, { env, fetch, write: (line) => console.log(line), ...(values.to ? { to: values.to } : {}) });
     }
     case "demo": {
       const { runDemo } = await import("../demo/demo.ts");

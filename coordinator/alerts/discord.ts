@@ -49,7 +49,7 @@ export function discordPayload(message: AlertMessage): Record<string, unknown> {
 
 /**
  * Discord documents `retry_after` in seconds (a float) but has been seen sending milliseconds on
- * webhooks; values above an hour are therefore read as milliseconds. Headers win when present.
+ * webhooks; values above 300 (five minutes as seconds) are therefore read as milliseconds. Headers win when present.
  */
 export function discordRetryAfter(response: Response, body: string, nowMs: number): number | undefined {
   const header = parseRetryAfter(response.headers.get("retry-after"), nowMs);
@@ -60,7 +60,7 @@ export function discordRetryAfter(response: Response, body: string, nowMs: numbe
   const parsed = jsonOf(body) as { retry_after?: unknown } | undefined; // only read, and type-checked below
   const value = parsed?.retry_after;
   if (typeof value !== "number" || !Number.isFinite(value) || value < 0) return undefined;
-  return value > 3600 ? Math.round(value) : Math.round(value * 1000);
+  return value > 300 ? Math.round(value) : Math.round(value * 1000);
 }
 
 /** Posts to a Discord webhook URL. */

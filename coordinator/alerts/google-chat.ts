@@ -12,9 +12,11 @@ export const GOOGLE_CHAT_LIMITS = { text: 4096, bytes: 32_000 } as const;
 
 /** The Google Chat message of an alert. */
 export function googleChatPayload(message: AlertMessage): Record<string, unknown> {
-  const parts = [`*[${message.severity}] ${message.title}*`, plainLines(message).join("\n")];
+  const parts = [`*[${message.severity}] ${message.title}*`];
   if (message.facts.length > 0) parts.push(message.facts.map((f) => `${f.title}: ${f.value}`).join("\n"));
   if (message.link) parts.push(`<${message.link}|Status page>`);
+  // The events come last: when the text is cut, the tally and the link survive.
+  parts.push(plainLines(message).join("\n"));
   return {
     text: truncate(parts.join("\n\n"), GOOGLE_CHAT_LIMITS.text),
     thread: { threadKey: `healthmesh-${message.key}` },

@@ -13,26 +13,28 @@ export const MATRIX_LIMITS = { body: 16_000 } as const;
 /** The `m.room.message` content of an alert: an `m.notice` with an HTML body and a plain fallback. */
 export function matrixContent(message: AlertMessage): Record<string, unknown> {
   const lines = plainLines(message);
+  // The events come last: when the text is cut, the tally and the link survive.
   const plain = [
     `[${message.severity}] ${message.title}`,
-    ...lines,
     ...message.facts.map((f) => `${f.title}: ${f.value}`),
   ];
   if (message.link) plain.push(`Status page: ${message.link}`);
+  plain.push(...lines);
   const facts = message.facts
     .map((f) => `<li><b>${escapeHtml(f.title)}</b>: ${escapeHtml(f.value)}</li>`)
     .join("");
   const html = [
     `<b>[${escapeHtml(message.severity)}] ${escapeHtml(message.title)}</b>`,
-    lines.map(escapeHtml).join("<br/>"),
     facts ? `<ul>${facts}</ul>` : "",
     message.link ? `<a href="${escapeHtml(message.link)}">Status page</a>` : "",
+    // Cut the raw text before escaping, so no tag or entity is ever split.
+    escapeHtml(truncate(lines.join("\n"), MATRIX_LIMITS.body / 2)).replace(/\n/g, "<br/>"),
   ].filter(Boolean);
   return {
     msgtype: "m.notice",
     body: truncate(plain.join("\n"), MATRIX_LIMITS.body),
     format: "org.matrix.custom.html",
-    formatted_body: truncate(html.join("<br/>"), MATRIX_LIMITS.body),
+    formatted_body: html.join("<br/>"),
   };
 }
 

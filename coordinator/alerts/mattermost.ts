@@ -14,7 +14,7 @@ export function mattermostPayload(
   message: AlertMessage,
   options: { channel?: string; username?: string } = {},
 ): Record<string, unknown> {
-  const parts = [`#### [${message.severity}] ${message.title}`, plainLines(message).join("\n")];
+  const parts = [`#### [${message.severity}] ${message.title}`];
   if (message.facts.length > 0) {
     parts.push(
       ["| | |", "|:--|:--|", ...message.facts.map((f) => `| ${cell(f.title)} | ${cell(f.value)} |`)].join(
@@ -23,6 +23,8 @@ export function mattermostPayload(
     );
   }
   if (message.link) parts.push(`[Status page](${message.link})`);
+  // The events come last: when the text is cut, the tally and the link survive.
+  parts.push(plainLines(message).join("\n"));
   return {
     text: truncate(parts.join("\n\n"), MATTERMOST_LIMITS.text),
     username: options.username ?? "healthmesh",

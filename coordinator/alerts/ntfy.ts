@@ -29,8 +29,10 @@ function byteTruncate(text: string, maxBytes: number): string {
 
 /** The ntfy JSON publish body of an alert. */
 export function ntfyPayload(message: AlertMessage, topic: string): Record<string, unknown> {
-  const parts = [plainLines(message).join("\n")];
+  const parts: string[] = [];
   if (message.facts.length > 0) parts.push(message.facts.map((f) => `**${f.title}**: ${f.value}`).join("\n"));
+  // The events come last: when the text is cut, the tally survives.
+  parts.push(plainLines(message).join("\n"));
   return {
     topic,
     title: truncate(message.title, NTFY_LIMITS.title),

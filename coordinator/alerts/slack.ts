@@ -13,7 +13,10 @@ const COLOR = { critical: "#d0021b", warning: "#f5a623", info: "#4a90e2" } as co
 export function slackPayload(message: AlertMessage): Record<string, unknown> {
   const body = truncate(plainLines(message).map(escapeHtml).join("\n"), SLACK_LIMITS.section);
   const blocks: Record<string, unknown>[] = [
-    { type: "header", text: { type: "plain_text", text: truncate(message.title, SLACK_LIMITS.header) } },
+    {
+      type: "header",
+      text: { type: "plain_text", text: truncate(message.title || "healthmesh alert", SLACK_LIMITS.header) },
+    },
     { type: "section", text: { type: "mrkdwn", text: body } },
   ];
   if (message.facts.length > 0) {
