@@ -100,6 +100,9 @@ export async function runDemo(options: {
   say(
     `coordinator on ${running.url}; origins ${primary.url} (primary), ${secondary.url} (secondary); sink ${sink.url}`,
   );
+  say(
+    `status page: ${running.url}/#token=${env.HEALTHMESH_API_TOKEN} (live while the demo runs; API docs at ${running.url}/docs)`,
+  );
   say("config: interval 1s, failAfter 3, recoverAfter 3, holdDown 5s, quorum = majority of 3 probes");
   const probes = PROBES.map(
     (p) =>
