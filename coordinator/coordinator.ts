@@ -96,7 +96,11 @@ export class Coordinator {
       coordinator.#tracks.set(trackKey(row.probe, row.service, row.endpoint), row);
     for (const row of snapshot.probes) coordinator.#probes.set(row.id, row);
     const stored = new Map(snapshot.services.map((s) => [s.name, s]));
-    const unfinished = snapshot.providerStates.filter((row) => row.state !== "in-sync").length;
+    // A provider last seen in sync with the *previous* target is unfinished too (killed before its write began).
+    const decided = new Map(snapshot.desired.map((d) => [d.router, d.target]));
+    const unfinished = snapshot.providerStates.filter(
+      (row) => row.state !== "in-sync" || (decided.has(row.router) && decided.get(row.router) !== row.target),
+    ).length;
     const services: ServiceState[] = deps.config.services.map(
       (svc) =>
         stored.get(svc.name) ?? {
