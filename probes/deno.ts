@@ -4,19 +4,28 @@
  */
 import { systemClock } from "../shared/clock.ts";
 import { lineLogger } from "../shared/log.ts";
-import { createPullProbe, pullProbeSettings } from "./pull.ts";
+import { createPullProbe, type PullProbe, pullProbeSettings } from "./pull.ts";
 
 const env = (name: string) => Deno.env.get(name);
-const settings = pullProbeSettings(env);
-const probe = createPullProbe({
-  ...settings,
-  fetch: (input, init) => fetch(input, init),
-  clock: systemClock(),
-  log: lineLogger((line) => console.error(line), `probe ${settings.id}: `),
-});
+let probe: PullProbe | null = null;
 
+// Built on first use, so a missing setting is answered with a JSON error instead of a crash at load.
+function current(): PullProbe {
+  if (!probe) {
+    const settings = pullProbeSettings(env);
+    probe = createPullProbe({
+      ...settings,
+      fetch: (input, init) => fetch(input, init),
+      clock: systemClock(),
+      log: lineLogger((line) => console.error(line), `probe ${settings.id}: `),
+    });
+  }
+  return probe;
+}
+
+// Deno Deploy finds crons by evaluating the module's top level, so this comes before anything that can throw.
 Deno.cron("healthmesh backstop report", "* * * * *", async () => {
-  await probe.backstop();
+  await current().backstop();
 });
 
 // Deno Deploy chooses the address itself; HEALTHMESH_LISTEN ("127.0.0.1:0") is for running it elsewhere.
@@ -29,7 +38,14 @@ const serveOptions = listen
         console.log(`Listening on http://${address.hostname}:${address.port}`),
     }
   : {};
-Deno.serve(serveOptions, (request) => probe.handle(request));
+Deno.serve(serveOptions, async (request) => {
+  try {
+    return await current().handle(request);
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    return Response.json({ error: { code: "probe_misconfigured", message } }, { status: 500 });
+  }
+});
 
 // Announces the probe right after a start instead of waiting for the first cron minute.
-if (env("HEALTHMESH_BACKSTOP_AT_START") === "1") void probe.backstop({ force: true });
+if (env("HEALTHMESH_BACKSTOP_AT_START") === "1") void current().backstop({ force: true });

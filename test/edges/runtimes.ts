@@ -34,16 +34,32 @@ export interface ProbeEnv {
   coordinators: string[];
 }
 
-/** Starts `probes/deno.ts` in Deno (with `--unstable-cron`) on 127.0.0.1 and an ephemeral port. */
+/** Bundles the Deno probe into one self-contained file, as `npm run build:deno-probe` does for Deno Deploy. */
+export async function bundleDenoProbe(): Promise<{ dir: string; file: string }> {
+  const dir = mkdtempSync(join(tmpdir(), "healthmesh-deno-"));
+  const file = join(dir, "main.js");
+  await promisify(execFile)(
+    join(BIN, "deno"),
+    ["bundle", "--platform=deno", "--minify", "-o", file, "probes/deno.ts"],
+    { cwd: ROOT, env: { ...process.env, DENO_NO_UPDATE_CHECK: "1", NO_COLOR: "1" } },
+  );
+  return { dir, file };
+}
+
+/**
+ * Starts the Deno probe in Deno (with `--unstable-cron`) on 127.0.0.1 and an ephemeral port: the
+ * source entry with the repository's deno.json, or a bundle from `bundleDenoProbe()` run in its own
+ * directory (so nothing but the bundle is used).
+ */
 export async function startDenoProbe(
   probe: ProbeEnv,
-  options: { backstopAtStart?: boolean } = {},
+  options: { backstopAtStart?: boolean; bundle?: string } = {},
 ): Promise<RuntimeProbe> {
   const child = spawn(
     join(BIN, "deno"),
-    ["run", "--allow-net", "--allow-env", "--unstable-cron", "probes/deno.ts"],
+    ["run", "--allow-net", "--allow-env", "--unstable-cron", options.bundle ?? "probes/deno.ts"],
     {
-      cwd: ROOT,
+      cwd: options.bundle ? dirname(options.bundle) : ROOT,
       env: {
         PATH: process.env.PATH ?? "",
         HOME: process.env.HOME ?? tmpdir(),
