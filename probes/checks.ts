@@ -38,18 +38,27 @@ export async function runCheck(check: HttpCheck, world: CheckWorld): Promise<Che
     if (check.bodyContains !== undefined) {
       const body = await readText(response, MAX_BODY_READ);
       if (!body.includes(check.bodyContains)) {
-        return finish({ ok: false, status: response.status, error: `Body does not contain "${check.bodyContains}"` });
+        return finish({
+          ok: false,
+          status: response.status,
+          error: `Body does not contain "${check.bodyContains}"`,
+        });
       }
     } else {
       await response.body?.cancel();
     }
     const result = finish({ ok: true, status: response.status });
     if (check.degradedAfterMs !== undefined && (result.latencyMs ?? 0) > check.degradedAfterMs) {
-      return { ...result, ok: false, error: `Too slow: ${result.latencyMs} ms, degraded above ${check.degradedAfterMs} ms` };
+      return {
+        ...result,
+        ok: false,
+        error: `Too slow: ${result.latencyMs} ms, degraded above ${check.degradedAfterMs} ms`,
+      };
     }
     return result;
   } catch (error) {
-    if (controller.signal.aborted) return finish({ ok: false, error: `Timed out after ${check.timeoutMs} ms` });
+    if (controller.signal.aborted)
+      return finish({ ok: false, error: `Timed out after ${check.timeoutMs} ms` });
     return finish({ ok: false, error: describeFetchError(error) });
   } finally {
     cancel();
@@ -65,10 +74,20 @@ export function runChecks(checks: readonly HttpCheck[], world: CheckWorld): Prom
  * Checks the probe's own network through canary URLs on unrelated infrastructure: healthy when there
  * are none or when at least one answers at all (any HTTP status proves the network works).
  */
-export async function canariesHealthy(urls: readonly string[], world: CheckWorld, timeoutMs = 5000): Promise<boolean> {
+export async function canariesHealthy(
+  urls: readonly string[],
+  world: CheckWorld,
+  timeoutMs = 5000,
+): Promise<boolean> {
   if (urls.length === 0) return true;
   const results = await runChecks(
-    urls.map((url) => ({ service: "canary", endpoint: "primary", url, expectStatus: allStatuses, timeoutMs })),
+    urls.map((url) => ({
+      service: "canary",
+      endpoint: "primary",
+      url,
+      expectStatus: allStatuses,
+      timeoutMs,
+    })),
     world,
   );
   return results.some((r) => r.status !== undefined);

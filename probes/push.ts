@@ -43,7 +43,10 @@ export class PushProbe {
       await this.round();
       if (this.#stopped) return;
       const interval = this.#assignments?.intervalMs ?? 10_000;
-      this.#cancel = this.#options.clock.setTimer(() => void loop(), Math.max(0, interval - (this.#options.clock.now() - started)));
+      this.#cancel = this.#options.clock.setTimer(
+        () => void loop(),
+        Math.max(0, interval - (this.#options.clock.now() - started)),
+      );
     };
     void loop();
   }
@@ -66,7 +69,12 @@ export class PushProbe {
       await Promise.all(
         this.#options.coordinators.map((base) =>
           this.#request(`${base}/v1/reports`, { method: "POST", body: signed.body, headers: signed.headers })
-            .then((response) => this.#settle(`push ${base}`, response.ok ? null : `HTTP ${response.status} ${response.statusText}`))
+            .then((response) =>
+              this.#settle(
+                `push ${base}`,
+                response.ok ? null : `HTTP ${response.status} ${response.statusText}`,
+              ),
+            )
             .catch((error: unknown) => this.#settle(`push ${base}`, errorText(error))),
         ),
       );
@@ -80,10 +88,18 @@ export class PushProbe {
     for (const base of this.#options.coordinators) {
       const where = `assignments ${base}`;
       try {
-        const headers = await signedHeaders(this.#options.id, this.#options.secret, "", this.#options.clock.now());
-        const response = await this.#request(`${base}/v1/probes/${encodeURIComponent(this.#options.id)}/assignments`, {
-          headers,
-        });
+        const headers = await signedHeaders(
+          this.#options.id,
+          this.#options.secret,
+          "",
+          this.#options.clock.now(),
+        );
+        const response = await this.#request(
+          `${base}/v1/probes/${encodeURIComponent(this.#options.id)}/assignments`,
+          {
+            headers,
+          },
+        );
         if (!response.ok) {
           this.#settle(where, `HTTP ${response.status}: ${(await response.text()).slice(0, 200)}`);
           continue;
@@ -100,12 +116,16 @@ export class PushProbe {
         this.#settle(where, errorText(error));
       }
     }
-    if (!this.#assignments) this.#options.log.warn("No assignments yet: no coordinator answered; retrying next round");
+    if (!this.#assignments)
+      this.#options.log.warn("No assignments yet: no coordinator answered; retrying next round");
   }
 
   async #request(url: string, init: RequestInit): Promise<Response> {
     const controller = new AbortController();
-    const cancel = this.#options.clock.setTimer(() => controller.abort(), this.#options.requestTimeoutMs ?? 10_000);
+    const cancel = this.#options.clock.setTimer(
+      () => controller.abort(),
+      this.#options.requestTimeoutMs ?? 10_000,
+    );
     try {
       return await this.#options.fetch(url, { ...init, signal: controller.signal });
     } finally {

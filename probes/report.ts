@@ -4,12 +4,22 @@ import { signedHeaders } from "../shared/signing.ts";
 import { type CheckWorld, canariesHealthy, runChecks } from "./checks.ts";
 
 /** Runs a round of assigned checks (and the canaries) and returns the report. */
-export async function runRound(probeId: string, assignments: Assignments, world: CheckWorld): Promise<Report> {
+export async function runRound(
+  probeId: string,
+  assignments: Assignments,
+  world: CheckWorld,
+): Promise<Report> {
   const [results, healthy] = await Promise.all([
     runChecks(assignments.checks, world),
     canariesHealthy(assignments.canaries, world),
   ]);
-  return { id: crypto.randomUUID(), probe: probeId, sentAt: new Date(world.clock.now()).toISOString(), healthy, results };
+  return {
+    id: crypto.randomUUID(),
+    probe: probeId,
+    sentAt: new Date(world.clock.now()).toISOString(),
+    healthy,
+    results,
+  };
 }
 
 /** Serializes a report and signs it with the probe's secret. */
