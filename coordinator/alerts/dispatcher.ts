@@ -4,13 +4,14 @@
  * and delivers through a durable outbox with backoff that honours the platform's retry hints.
  * `enqueue` only buffers and sets timers: alerting never delays a decision or a DNS write.
  */
+import { type Severity, severities } from "../../shared/alert-config.ts";
 import type { Clock } from "../../shared/clock.ts";
 import type { Config } from "../../shared/config-schema.ts";
 import type { Logger } from "../../shared/log.ts";
 import type { AuditEvent } from "../store/store.ts";
 import type { Route } from "./factory.ts";
 import { atLeast, formatMessage, severityOf } from "./message.ts";
-import type { Outbox, OutboxEntry } from "./outbox.ts";
+import type { LastMessage, Outbox, OutboxEntry } from "./outbox.ts";
 import { type AlertSender, DeliveryError } from "./sender.ts";
 
 /** Retry policy of deliveries. */
@@ -45,6 +46,7 @@ export interface DispatcherOptions {
 
 interface Group {
   events: AuditEvent[];
+  due: number;
   cancel: () => void;
 }
 
@@ -55,7 +57,7 @@ interface Lane {
   cursor: number | null;
   seen: number;
   groups: Map<string, Group>;
-  lastCreated: Map<string, number>;
+  lastCreated: Map<string, LastMessage>;
   sentAt: number[];
   cancelPump: (() => void) | null;
   pumping: boolean;
@@ -141,28 +143,37 @@ export class AlertDispatcher {
     for (const event of events) {
       if (event.id <= (lane.cursor ?? 0) || skip?.has(event.id)) continue;
       lane.seen = Math.max(lane.seen, event.id);
-      if (!this.#routes(lane.route, event)) continue;
+      const severity = this.#routed(lane.route, event);
+      if (severity === null) continue;
       const key = event.service ?? "mesh";
-      const group = lane.groups.get(key);
-      if (group) {
-        group.events.push(event);
-        continue;
-      }
       const now = this.#o.clock.now();
-      const last = lane.lastCreated.get(key);
-      const due = Math.max(
-        now + lane.route.groupWaitMs,
-        last === undefined ? 0 : last + lane.route.repeatIntervalMs,
-      );
+      const due = this.#due(lane, key, severity, now);
+      const group = lane.groups.get(key);
+      if (group) group.events.push(event);
+      if (group && group.due <= due) continue;
+      group?.cancel();
       const cancel = this.#o.clock.setTimer(() => this.#flush(lane, key), due - now);
-      lane.groups.set(key, { events: [event], cancel });
+      lane.groups.set(key, { events: group ? group.events : [event], due, cancel });
     }
   }
 
-  #routes(route: Route, event: AuditEvent): boolean {
+  /** The event's severity when it is routed to this destination, else null. */
+  #routed(route: Route, event: AuditEvent): Severity | null {
     const severity = severityOf(event);
-    if (severity === null || !atLeast(severity, route.minSeverity)) return false;
-    return route.events === null || route.events.has(event.type);
+    if (severity === null || !atLeast(severity, route.minSeverity)) return null;
+    return route.events === null || route.events.has(event.type) ? severity : null;
+  }
+
+  /**
+   * When a group holding an event of `severity` may go out: after `groupWait`, and no sooner than
+   * `repeatInterval` after the group's last message, unless the event is more severe than that message
+   * (a failover after a string of held flaps is news, and is not held back).
+   */
+  #due(lane: Lane, key: string, severity: Severity, now: number): number {
+    const wait = now + lane.route.groupWaitMs;
+    const last = lane.lastCreated.get(key);
+    if (!last || severities.indexOf(severity) > severities.indexOf(last.severity)) return wait;
+    return Math.max(wait, last.at + lane.route.repeatIntervalMs);
   }
 
   #flush(lane: Lane, key: string): void {
@@ -172,8 +183,8 @@ export class AlertDispatcher {
     const buffered = [...lane.groups.values()].flatMap((g) => g.events.map((e) => e.id));
     const cursor = buffered.length > 0 ? Math.min(...buffered) - 1 : lane.seen;
     const now = this.#o.clock.now();
-    lane.lastCreated.set(key, now);
     const message = formatMessage(key, group.events, this.#o.config);
+    lane.lastCreated.set(key, { at: now, severity: message.severity });
     this.#chain(lane, async () => {
       await this.#o.outbox.add(
         {

@@ -73,11 +73,15 @@ export function atLeast(severity: Severity, min: Severity): boolean {
   return severities.indexOf(severity) >= severities.indexOf(min);
 }
 
+const HEADLINE_TYPES = new Set(["failover", "failback", "both-down"]);
+
 function headlineOf(events: readonly AuditEvent[]): AuditEvent | undefined {
   let best: AuditEvent | undefined;
   let bestRank = -1;
   for (const event of events) {
-    const rank = severities.indexOf(severityOf(event) ?? "info");
+    // Severity first; among equals a switch or an outage is the headline, not its side events.
+    const rank =
+      severities.indexOf(severityOf(event) ?? "info") * 2 + (HEADLINE_TYPES.has(event.type) ? 1 : 0);
     if (rank > bestRank) {
       best = event;
       bestRank = rank;

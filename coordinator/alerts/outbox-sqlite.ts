@@ -5,7 +5,7 @@
  */
 import type Database from "better-sqlite3";
 import type { AlertMessage } from "./message.ts";
-import type { NewOutboxEntry, Outbox, OutboxEntry } from "./outbox.ts";
+import type { LastMessage, NewOutboxEntry, Outbox, OutboxEntry } from "./outbox.ts";
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS alert_cursors (destination TEXT PRIMARY KEY, event_id INTEGER NOT NULL);
@@ -115,11 +115,19 @@ export class SqliteOutbox implements Outbox {
     return new Set(ids.filter((id) => id > afterId));
   }
 
-  async lastCreated(destination: string): Promise<Map<string, number>> {
+  async lastCreated(destination: string): Promise<Map<string, LastMessage>> {
     const rows = this.#db
-      .prepare("SELECT key, max(created_at) AS at FROM alert_outbox WHERE destination = ? GROUP BY key")
-      .all(destination) as { key: string; at: number }[]; // the aggregate's two columns
-    return new Map(rows.map((r) => [r.key, r.at]));
+      .prepare(
+        `SELECT key, created_at, message FROM alert_outbox WHERE id IN
+         (SELECT max(id) FROM alert_outbox WHERE destination = ? GROUP BY key)`,
+      )
+      .all(destination) as { key: string; created_at: number; message: string }[]; // the selected columns
+    return new Map(
+      rows.map((r) => [
+        r.key,
+        { at: r.created_at, severity: (JSON.parse(r.message) as AlertMessage).severity },
+      ]),
+    );
   }
 
   async markSent(id: number, attempts: number): Promise<void> {

@@ -3,6 +3,7 @@
  * the audit log's event ids. Implementations: `MemoryOutbox` (tests) and `SqliteOutbox` (Node, beside
  * the store's tables), so an alert queued before a crash is delivered after the restart.
  */
+import type { Severity } from "../../shared/alert-config.ts";
 import type { AlertMessage } from "./message.ts";
 
 /** One message for one destination, with its delivery state. */
@@ -21,6 +22,12 @@ export interface OutboxEntry {
   lastError?: string;
 }
 
+/** When a group's latest message was queued, and its severity. */
+export interface LastMessage {
+  at: number;
+  severity: Severity;
+}
+
 /** An entry before the outbox numbers it. */
 export type NewOutboxEntry = Omit<OutboxEntry, "id" | "attempts" | "state" | "lastError">;
 
@@ -36,8 +43,8 @@ export interface Outbox {
   pending(destination: string): Promise<OutboxEntry[]>;
   /** Ids of events above `afterId` already in an entry of this destination (to skip them on replay). */
   takenEventIds(destination: string, afterId: number): Promise<Set<number>>;
-  /** When each group of a destination last got an entry (for `repeatInterval` across restarts). */
-  lastCreated(destination: string): Promise<Map<string, number>>;
+  /** Each group's latest entry of a destination: when and how severe (for `repeatInterval` across restarts). */
+  lastCreated(destination: string): Promise<Map<string, LastMessage>>;
   markSent(id: number, attempts: number): Promise<void>;
   reschedule(id: number, options: { nextAt: number; attempts: number; error: string }): Promise<void>;
   markFailed(id: number, options: { attempts: number; error: string }): Promise<void>;
@@ -79,10 +86,10 @@ export class MemoryOutbox implements Outbox {
     return new Set(ids.filter((id) => id > afterId));
   }
 
-  async lastCreated(destination: string): Promise<Map<string, number>> {
-    const out = new Map<string, number>();
+  async lastCreated(destination: string): Promise<Map<string, LastMessage>> {
+    const out = new Map<string, LastMessage>();
     for (const e of this.#entries)
-      if (e.destination === destination) out.set(e.key, Math.max(out.get(e.key) ?? 0, e.createdAt));
+      if (e.destination === destination) out.set(e.key, { at: e.createdAt, severity: e.message.severity });
     return out;
   }
 
