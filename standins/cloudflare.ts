@@ -8,6 +8,15 @@
 import { type Context, Hono } from "hono";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import {
+  type Batch,
+  CfFault,
+  type CfRecord,
+  commitBatch,
+  findRecord,
+  hex32,
+  validation,
+} from "./cloudflare-records.ts";
+import {
   clockOf,
   type Fault,
   Hangs,
@@ -16,24 +25,6 @@ import {
   type StandinBase,
   serveStandin,
 } from "./common.ts";
-
-/** A DNS record as the stand-in stores and returns it. */
-export interface CfRecord {
-  id: string;
-  name: string;
-  type: string;
-  content: string;
-  ttl: number;
-  proxied: boolean;
-  proxiable: boolean;
-  priority?: number;
-  comment: string | null;
-  tags: string[];
-  settings: Record<string, unknown>;
-  meta: Record<string, unknown>;
-  created_on: string;
-  modified_on: string;
-}
 
 /** Options of the Cloudflare stand-in. */
 export interface CloudflareStandinOptions extends StandinBase {
@@ -47,30 +38,8 @@ export interface CloudflareStandinOptions extends StandinBase {
   batchLimit?: number;
 }
 
-type Batch = {
-  deletes?: { id: string }[];
-  patches?: Record<string, unknown>[];
-  puts?: Record<string, unknown>[];
-  posts?: Record<string, unknown>[];
-};
-type ApiError = { code: number; message: string; error_chain?: { code: number; message: string }[] };
-
-class CfFault extends Error {
-  constructor(
-    readonly status: number,
-    readonly errors: ApiError[],
-  ) {
-    super(errors[0]?.message ?? "error");
-  }
-}
-
 const ok = (c: Context, result: unknown, extra: Record<string, unknown> = {}) =>
   c.json({ success: true, errors: [], messages: [], result, ...extra });
-const validation = (code: number, message: string) =>
-  new CfFault(400, [{ code: 1004, message: "DNS Validation Error", error_chain: [{ code, message }] }]);
-const hex32 = () => crypto.randomUUID().replace(/-/g, "");
-const TYPES = new Set(["A", "AAAA", "CAA", "CNAME", "MX", "NS", "SRV", "TXT", "PTR", "HTTPS", "SVCB"]);
-
 /** The stand-in's state and its knobs; `app` is the Hono app (call `serve()` or use `startCloudflareStandin`). */
 export class CloudflareStandin {
   readonly app = new Hono().basePath("/client/v4");
@@ -240,11 +209,11 @@ export class CloudflareStandin {
       return this.#page(c, records, 100, 5_000_000);
     });
     this.#route("get", "/zones/:zone/dns_records/:id", (c) =>
-      ok(c, this.#record(this.#zone(c).records, c.req.param("id"))),
+      ok(c, findRecord(this.#zone(c).records, c.req.param("id"))),
     );
     this.#route("post", "/zones/:zone/dns_records", async (c) => {
       const zone = this.#zone(c);
-      return ok(c, this.commit(zone, { posts: [await c.req.json()] }).posts?.[0]);
+      return ok(c, commitBatch(zone, { posts: [await c.req.json()] }, this.#now()).posts?.[0]);
     });
     for (const method of ["patch", "put"] as const) {
       this.#route(method, "/zones/:zone/dns_records/:id", async (c) => {
@@ -252,14 +221,14 @@ export class CloudflareStandin {
         const item = { ...(await c.req.json()), id: c.req.param("id") };
         const result =
           method === "patch"
-            ? this.commit(zone, { patches: [item] }).patches
-            : this.commit(zone, { puts: [item] }).puts;
+            ? commitBatch(zone, { patches: [item] }, this.#now()).patches
+            : commitBatch(zone, { puts: [item] }, this.#now()).puts;
         return ok(c, result?.[0]);
       });
     }
     this.#route("delete", "/zones/:zone/dns_records/:id", (c) => {
       const id = c.req.param("id") ?? "";
-      this.commit(this.#zone(c), { deletes: [{ id }] });
+      commitBatch(this.#zone(c), { deletes: [{ id }] }, this.#now());
       return ok(c, { id });
     });
     this.#route("post", "/zones/:zone/dns_records/batch", async (c) => {
@@ -272,7 +241,7 @@ export class CloudflareStandin {
       const limit = this.#options.batchLimit ?? 200;
       if (size > limit)
         throw validation(81070, `Batch size ${size} exceeds the zone plan's limit of ${limit} records`); // code UNCONFIRMED
-      return ok(c, this.commit(zone, body as Batch)); // item shapes are checked one by one in commit()
+      return ok(c, commitBatch(zone, body as Batch, this.#now())); // item shapes are checked one by one in commitBatch()
     });
   }
 
@@ -294,104 +263,8 @@ export class CloudflareStandin {
     });
   }
 
-  #record(records: Map<string, CfRecord>, id: string | undefined): CfRecord {
-    const record = records.get(id ?? "");
-    if (!record) throw new CfFault(404, [{ code: 81044, message: "Record does not exist." }]);
-    return record;
-  }
-
-  /** Applies a batch in Cloudflare's order in one transaction: all of it or, on the first error, none of it. */
-  commit(
-    zone: { name: string; records: Map<string, CfRecord> },
-    batch: Batch,
-  ): { deletes?: CfRecord[]; patches?: CfRecord[]; puts?: CfRecord[]; posts?: CfRecord[] } {
-    const draft = new Map([...zone.records].map(([id, r]) => [id, { ...r }]));
-    const now = new Date(clockOf(this.#options).now()).toISOString();
-    const out: ReturnType<CloudflareStandin["commit"]> = {};
-    if (batch.deletes)
-      out.deletes = batch.deletes.map((d) => {
-        const r = this.#record(draft, d.id);
-        draft.delete(r.id);
-        return r;
-      });
-    for (const kind of ["patches", "puts"] as const) {
-      const items = batch[kind];
-      if (!items) continue;
-      out[kind] = items.map((item) => {
-        const old = this.#record(draft, String(item.id));
-        const merged = kind === "patches" ? { ...old, ...item } : { ...item };
-        const next = this.#validate(zone.name, draft, merged, old.id);
-        draft.set(old.id, { ...old, ...next, modified_on: now });
-        return draft.get(old.id) as CfRecord; // just set
-      });
-    }
-    if (batch.posts) {
-      out.posts = batch.posts.map((item) => {
-        const next = this.#validate(zone.name, draft, item, null);
-        const record: CfRecord = {
-          ...next,
-          id: hex32(),
-          comment: null,
-          tags: [],
-          settings: {},
-          meta: {},
-          created_on: now,
-          modified_on: now,
-        };
-        draft.set(record.id, record);
-        return record;
-      });
-    }
-    zone.records.clear();
-    for (const [id, r] of draft) zone.records.set(id, r);
-    return out;
-  }
-
-  #validate(
-    zoneName: string,
-    records: Map<string, CfRecord>,
-    item: Record<string, unknown>,
-    selfId: string | null,
-  ) {
-    const type = String(item.type ?? "");
-    if (!TYPES.has(type)) throw validation(9000, `DNS record type "${type}" is invalid`);
-    let name = String(item.name ?? "")
-      .toLowerCase()
-      .replace(/\.$/, "");
-    if (name === "@" || name === "") name = zoneName;
-    else if (name !== zoneName && !name.endsWith(`.${zoneName}`)) name = `${name}.${zoneName}`;
-    let content = String(item.content ?? "");
-    if (type === "CNAME" || type === "MX" || type === "NS")
-      content = content.toLowerCase().replace(/\.$/, "");
-    if (!content) throw validation(9005, `Content for ${type} record is invalid`);
-    const ttl = Number(item.ttl ?? 1);
-    if (!Number.isInteger(ttl) || (ttl !== 1 && (ttl < 60 || ttl > 86_400))) {
-      throw validation(9021, "TTL must be between 60 and 86400 seconds, or 1 for Automatic.");
-    }
-    const proxiable = ["A", "AAAA", "CNAME"].includes(type);
-    const proxied = item.proxied === true;
-    if (proxied && !proxiable) throw validation(9004, "This kind of record cannot be proxied.");
-    const same = [...records.values()].filter((r) => r.id !== selfId && r.name === name);
-    if (type === "CNAME" && same.some((r) => ["A", "AAAA", "CNAME"].includes(r.type))) {
-      throw new CfFault(400, [
-        { code: 81053, message: "An A, AAAA, or CNAME record with that host already exists." },
-      ]);
-    }
-    if ((type === "A" || type === "AAAA") && same.some((r) => r.type === "CNAME")) {
-      throw new CfFault(400, [{ code: 81054, message: "A CNAME record with that host already exists." }]);
-    }
-    if (same.some((r) => r.type === type && r.content === content)) {
-      throw new CfFault(400, [{ code: 81058, message: "An identical record already exists." }]);
-    }
-    return {
-      name,
-      type,
-      content,
-      ttl: proxied ? 1 : ttl,
-      proxied,
-      proxiable,
-      ...(type === "MX" ? { priority: Number(item.priority ?? 0) } : {}),
-    };
+  #now(): string {
+    return new Date(clockOf(this.#options).now()).toISOString();
   }
 }
 

@@ -24,6 +24,8 @@ export interface RouterChange {
 export interface DnsProvider {
   /** The config key: `cloudflare`, `desec`, `powerdns` or `memory`. */
   readonly name: string;
+  /** How often an in-sync provider is re-read for drift, when its API budget asks for less than the reconciler's default. */
+  readonly driftCheckMs?: number;
   /** Reads what each name holds; a name with no record maps to null. Throws `DnsError`. */
   readRouters(names: readonly string[]): Promise<Map<string, RouterRecord | null>>;
   /** Creates or overwrites these CNAMEs; a mass failover is one call (batch/bulk) where the API allows. Throws `DnsError`. */

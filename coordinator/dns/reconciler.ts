@@ -182,7 +182,9 @@ class ProviderLoop {
       }
       this.#failures = 0;
       const unsettled = desired.some((d) => this.#row(d.router).state === "pending");
-      this.#schedule(unsettled ? this.#backoff() : (this.#options.driftCheckMs ?? 60_000));
+      this.#schedule(
+        unsettled ? this.#backoff() : (this.#provider.driftCheckMs ?? this.#options.driftCheckMs ?? 60_000),
+      );
     } catch (error) {
       this.#fail(error, desired, events, touched);
     } finally {

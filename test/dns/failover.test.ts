@@ -102,6 +102,20 @@ describe("failover on both providers", () => {
     expect(after?.content).toBe("svc0-cf.example.net");
   });
 
+  it("puts back a hand-edited router on deSEC at its slower drift check (deSEC's daily request budget)", async () => {
+    h = await startHarness({});
+    await h.settle();
+    const rrset = h.desec.standin.rrsets(ZONE).get("svc0-router/CNAME");
+    if (!rrset) throw new Error("router not created");
+    rrset.records = ["hand-edited.example.org."];
+    await h.advance(60_000);
+    expect((await events("dns.drift", "desec")).length).toBe(0);
+    await h.advance(240_000);
+    const drift = await events("dns.drift", "desec");
+    expect(drift.length).toBe(1);
+    expect(h.desec.standin.rrsets(ZONE).get("svc0-router/CNAME")?.records).toEqual(["svc0-cf.example.net."]);
+  });
+
   it("reports a router name holding an A record as a conflict and never replaces it", async () => {
     h = await startHarness({});
     h.cf.standin.seed(ZONE, { name: `svc0-router.${ZONE}`, type: "A", content: "192.0.2.1", ttl: 300 });
