@@ -29,6 +29,8 @@ export interface Receiver extends Loopback {
   hits: number;
   /** Answers the next requests with these faults, in order. */
   fail(...faults: ("429" | "500")[]): void;
+  /** Forgets the faults still queued: the next request is answered normally. */
+  heal(): void;
 }
 
 type Fault = "429" | "500";
@@ -434,6 +436,9 @@ export async function startReceiver(platform: string, options: ReceiverOptions =
     },
     fail: (...faults: Fault[]) => {
       state.faults.push(...faults);
+    },
+    heal: () => {
+      state.faults.length = 0;
     },
   };
 }
