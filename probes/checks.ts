@@ -114,27 +114,46 @@ async function readText(response: Response, limit: number): Promise<string> {
   return text + decoder.decode();
 }
 
-/** Names the cause of a failed fetch: refused, reset, DNS, TLS, with the runtime's code when it gives one. */
+/**
+ * Names the cause of a failed fetch: refused, reset, DNS, TLS. Node gives an error code; Deno and
+ * workerd give only a message, so that is matched by its words.
+ */
 export function describeFetchError(error: unknown): string {
   const outer = error instanceof Error ? error : new Error(String(error));
-  const cause = (outer as { cause?: unknown }).cause;
+  const cause = (outer as { cause?: unknown }).cause; // fetch puts the socket's error in `cause`
   const inner = cause instanceof Error ? cause : undefined;
   const code = (inner as { code?: unknown } | undefined)?.code ?? (outer as { code?: unknown }).code;
   const codeText = typeof code === "string" ? code : "";
-  const known: Record<string, string> = {
-    ECONNREFUSED: "Connection refused",
-    ECONNRESET: "Connection reset",
-    ENOTFOUND: "Host not found",
-    EAI_AGAIN: "DNS lookup failed",
-    ETIMEDOUT: "Connection timed out",
-    EHOSTUNREACH: "Host unreachable",
-    CERT_HAS_EXPIRED: "TLS certificate expired",
-    DEPTH_ZERO_SELF_SIGNED_CERT: "TLS certificate is self-signed",
-    ERR_TLS_CERT_ALTNAME_INVALID: "TLS certificate does not match the host",
-    UND_ERR_SOCKET: "Connection closed by the server",
-  };
-  const label = known[codeText];
+  const detail = (inner?.message ?? outer.message).split("\n")[0]?.slice(0, 300) ?? "";
+  const label =
+    KNOWN_CODES[codeText] ?? (/^ERR_(SSL|TLS)_/.test(codeText) ? "TLS handshake failed" : undefined);
   if (label) return `${label} (${codeText})`;
-  const detail = inner?.message ?? outer.message;
-  return codeText ? `${detail} (${codeText})` : `Request failed: ${detail}`;
+  if (codeText) return `${detail} (${codeText})`;
+  const matched = MESSAGE_PATTERNS.find(([pattern]) => pattern.test(detail));
+  return matched ? `${matched[1]}: ${detail}` : `Request failed: ${detail}`;
 }
+
+const KNOWN_CODES: Record<string, string> = {
+  ECONNREFUSED: "Connection refused",
+  ECONNRESET: "Connection reset",
+  ENOTFOUND: "Host not found",
+  EAI_AGAIN: "DNS lookup failed",
+  ETIMEDOUT: "Connection timed out",
+  EHOSTUNREACH: "Host unreachable",
+  CERT_HAS_EXPIRED: "TLS certificate expired",
+  CERT_NOT_YET_VALID: "TLS certificate is not valid yet",
+  DEPTH_ZERO_SELF_SIGNED_CERT: "TLS certificate is self-signed",
+  SELF_SIGNED_CERT_IN_CHAIN: "TLS certificate chain is self-signed",
+  UNABLE_TO_VERIFY_LEAF_SIGNATURE: "TLS certificate cannot be verified",
+  UNABLE_TO_GET_ISSUER_CERT_LOCALLY: "TLS certificate issuer is unknown",
+  ERR_TLS_CERT_ALTNAME_INVALID: "TLS certificate does not match the host",
+  UND_ERR_SOCKET: "Connection closed by the server",
+};
+
+const MESSAGE_PATTERNS: readonly [RegExp, string][] = [
+  [/corrupt message|invalid peer|certificate|tls|ssl|handshake/i, "TLS handshake failed"],
+  [/connection refused/i, "Connection refused"],
+  [/connection reset/i, "Connection reset"],
+  [/connection lost/i, "Connection lost"],
+  [/dns|lookup|name resolution|not known/i, "DNS lookup failed"],
+];
