@@ -41,8 +41,14 @@ const DOCS_SCRIPT = String.raw`
     }
     return schema || {};
   }
+  function prose(tag, text) {
+    return h(tag, {}, String(text).split("\u0060").map(function (part, i) { return i % 2 ? h("code", { text: part }) : part; }));
+  }
   function typeOf(schema) {
-    if (schema.$ref) return schema.$ref.split("/").pop();
+    if (schema.$ref) {
+      var target = resolve(schema);
+      return schema.$ref.split("/").pop() + (target.enum ? " (" + typeOf(target) + ")" : "");
+    }
     if (schema.enum) return schema.enum.map(function (v) { return JSON.stringify(v); }).join(" | ");
     if (schema.const !== undefined) return JSON.stringify(schema.const);
     var t = Array.isArray(schema.type) ? schema.type.join(" | ") : schema.type;
@@ -88,8 +94,8 @@ const DOCS_SCRIPT = String.raw`
     });
     return h("details", { class: "op", id: method + path.replace(/[^a-z0-9]+/gi, "-") }, [
       h("summary", {}, [h("span", { class: "m " + method, text: method.toUpperCase() }), h("code", { text: path }), h("span", { class: "s", text: op.summary || "" })]),
-      op.description ? h("p", { text: op.description }) : null,
-      op.security && op.security.length ? h("p", { class: "sec", text: "Auth: " + op.security.map(function (s) { return Object.keys(s).join(", "); }).join(" or ") }) : h("p", { class: "sec", text: "Auth: none" }),
+      op.description ? prose("p", op.description) : null,
+      op.security && op.security.length ? h("p", { class: "sec", text: "Auth: " + op.security.map(function (s) { return Object.keys(s).join(", ") || "none"; }).join(" or ") }) : h("p", { class: "sec", text: "Auth: none" }),
       params.length ? h("table", {}, [h("tbody", {}, params)]) : null,
       body ? h("div", {}, [h("h4", { text: "Request body" + (op.requestBody.required ? "" : " (optional)") }), schemaTree(body.schema, 0)]) : null,
       h("h4", { text: "Responses" }),
@@ -98,7 +104,7 @@ const DOCS_SCRIPT = String.raw`
   fetch("openapi.json", { cache: "no-store" }).then(function (r) { return r.json(); }).then(function (doc) {
     spec = doc;
     document.getElementById("title").textContent = doc.info.title + " " + doc.info.version;
-    var nodes = [doc.info.description ? h("p", { text: doc.info.description }) : null];
+    var nodes = [doc.info.description ? prose("p", doc.info.description) : null];
     Object.keys(doc.paths).sort().forEach(function (path) {
       Object.keys(doc.paths[path]).forEach(function (method) { nodes.push(operation(path, method, doc.paths[path][method])); });
     });

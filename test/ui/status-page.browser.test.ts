@@ -134,7 +134,9 @@ describe.skipIf(!hasChromium)("status page in headless Chromium", () => {
   it("shows a failover, a DNS divergence and a stale probe without a reload", async () => {
     const page = await context.newPage();
     const requests: string[] = [];
+    const errors: string[] = [];
     let navigations = 0;
+    page.on("pageerror", (error) => errors.push(error.message));
     page.on("request", (request) => requests.push(request.url()));
     page.on("framenavigated", (frame) => {
       if (frame === page.mainFrame()) navigations++;
@@ -170,6 +172,7 @@ describe.skipIf(!hasChromium)("status page in headless Chromium", () => {
     expect(navigations).toBe(0);
     const foreign = requests.filter((url) => !url.startsWith(`${running.url}/`));
     expect(foreign).toEqual([]);
+    expect(errors).toEqual([]);
     mkdirSync(dirname(SCREENSHOT), { recursive: true });
     await page.screenshot({ path: SCREENSHOT, fullPage: true });
   }, 60_000);
@@ -192,6 +195,25 @@ describe.skipIf(!hasChromium)("status page in headless Chromium", () => {
     await page.waitForSelector('[data-testid="service-web"]');
     const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
     expect(overflow).toBeLessThanOrEqual(0);
+    await page.close();
+  });
+
+  it("renders the OpenAPI document at /docs from the package alone", async () => {
+    const page = await context.newPage();
+    const requests: string[] = [];
+    const errors: string[] = [];
+    page.on("pageerror", (error) => errors.push(error.message));
+    page.on("request", (request) => requests.push(request.url()));
+    const doc = (await (await fetch(`${running.url}/openapi.json`)).json()) as {
+      paths: Record<string, object>;
+    };
+    const operations = Object.values(doc.paths).reduce((n, item) => n + Object.keys(item).length, 0);
+    await page.goto(`${running.url}/docs`);
+    await page.waitForFunction((n) => document.querySelectorAll("details.op").length === n, operations);
+    await page.click("#post-v1-reports summary");
+    expect(await page.textContent("#post-v1-reports")).toContain("413");
+    expect(requests.filter((url) => !url.startsWith(`${running.url}/`))).toEqual([]);
+    expect(errors).toEqual([]);
     await page.close();
   });
 });
