@@ -87,7 +87,11 @@ async function run(command: string, rest: string[], values: Values): Promise<num
       console.log(`${values.config}: valid`);
       if (values.online) {
         const { runValidateOnline } = await import("./zone.ts");
-        return runValidateOnline(config, { env: (name) => process.env[name], fetch, write: (line) => console.log(line) });
+        return runValidateOnline(config, {
+          env: (name) => process.env[name],
+          fetch,
+          write: (line) => console.log(line),
+        });
       }
       return 0;
     }
@@ -95,7 +99,11 @@ async function run(command: string, rest: string[], values: Values): Promise<num
     case "apply": {
       const config = loadConfigFile(values.config);
       const { runApply, runPlan } = await import("./zone.ts");
-      const zoneWorld = { env: (name: string) => process.env[name], fetch, write: (line: string) => console.log(line) };
+      const zoneWorld = {
+        env: (name: string) => process.env[name],
+        fetch,
+        write: (line: string) => console.log(line),
+      };
       if (command === "plan") return runPlan(config, zoneWorld);
       return runApply(config, zoneWorld, { yes: values.yes, force: values.force });
     }
