@@ -6,6 +6,7 @@
 import { OpenAPIHono } from "@hono/zod-openapi";
 import type { Clock } from "../shared/clock.ts";
 import type { Logger } from "../shared/log.ts";
+import { destinationNames } from "./alerts/factory.ts";
 import { ActionError, type Coordinator } from "./coordinator.ts";
 import { HttpError } from "./http-error.ts";
 import { CoordinatorMetrics } from "./metrics.ts";
@@ -35,8 +36,9 @@ export interface AppDeps {
 /** The coordinator's HTTP app. */
 export function buildApp(deps: AppDeps): OpenAPIHono {
   const app = new OpenAPIHono({ defaultHook: validationHook });
-  const metrics = deps.metrics ?? new CoordinatorMetrics({ refusalReasons });
-  const ui = { history: new LatencyHistory(), recent: new RecentEvents() };
+  const destinations = destinationNames(deps.coordinator.config.alerts);
+  const metrics = deps.metrics ?? new CoordinatorMetrics({ refusalReasons, destinations });
+  const ui = { history: new LatencyHistory(), recent: new RecentEvents(), metrics };
   const probeDeps: AppDeps = {
     ...deps,
     onAccepted: (probeId) => {

@@ -60,6 +60,11 @@ export class CoordinatorMetrics {
     bump(this.#refused, reason);
   }
 
+  /** Deliveries and failed attempts of one alert destination so far. */
+  alertCounts(destination: string): { delivered: number; failed: number } {
+    return { delivered: this.#delivered.get(destination) ?? 0, failed: this.#failed.get(destination) ?? 0 };
+  }
+
   /** Reads the audit log past what was already counted (one reader at a time). */
   catchUp(source: EventSource): Promise<void> {
     this.#catchingUp ??= this.#readEvents(source).finally(() => {

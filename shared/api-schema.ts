@@ -157,11 +157,24 @@ export const latencySeriesSchema = z
 /** Recent latencies of one probe on one endpoint. */
 export type LatencySeries = z.infer<typeof latencySeriesSchema>;
 
+export const alertDestinationSchema = z
+  .object({
+    name: z.string(),
+    type: z.string(),
+    delivered: z.number().int().openapi({ description: "Messages delivered since the coordinator started" }),
+    failed: z
+      .number()
+      .int()
+      .openapi({ description: "Failed delivery attempts since the coordinator started" }),
+  })
+  .openapi("AlertDestination");
+
 export const dashboardSchema = z
   .object({
     status: statusSchema,
     events: z.array(eventSchema).openapi({ description: "The most recent events, newest last" }),
     latency: z.array(latencySeriesSchema),
+    alerts: z.array(alertDestinationSchema),
     intervalMs: z.number().int(),
     public: z
       .boolean()

@@ -4,7 +4,9 @@
  */
 import { createRoute, type OpenAPIHono } from "@hono/zod-openapi";
 import { dashboardSchema } from "../../shared/api-schema.ts";
+import { destinationNames } from "../alerts/factory.ts";
 import type { AppDeps } from "../app.ts";
+import type { CoordinatorMetrics } from "../metrics.ts";
 import { buildStatus } from "../status.ts";
 import type { LatencyHistory, RecentEvents } from "../ui/history.ts";
 import { PAGE_CSP, statusPageHtml } from "../ui/page.ts";
@@ -15,6 +17,7 @@ import { requireToken } from "./operator.ts";
 export interface UiState {
   history: LatencyHistory;
   recent: RecentEvents;
+  metrics: CoordinatorMetrics;
 }
 
 /** Whether read-only views (status page data, metrics) are public by config. */
@@ -69,10 +72,20 @@ export function mountUiRoutes(app: OpenAPIHono, deps: AppDeps, ui: UiState): voi
         status: buildStatus(deps.coordinator, now),
         events,
         latency: ui.history.series(),
+        alerts: alertState(deps, ui.metrics),
         intervalMs: deps.coordinator.config.probes.interval,
         public: isPublicView(deps),
       },
       200,
     );
   });
+}
+
+function alertState(deps: AppDeps, metrics: CoordinatorMetrics) {
+  const alerts = deps.coordinator.config.alerts;
+  return destinationNames(alerts).map((name, i) => ({
+    name,
+    type: alerts[i]?.type ?? "unknown",
+    ...metrics.alertCounts(name),
+  }));
 }

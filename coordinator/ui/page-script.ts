@@ -188,6 +188,25 @@ export const PAGE_SCRIPT = String.raw`
     ]));
   }
 
+  function alertsCard(data) {
+    if (!data.alerts.length) return null;
+    var rows = data.alerts.map(function (a) {
+      return h("tr", { "data-testid": "alert-" + a.name }, [
+        h("td", {}, [h("strong", { text: a.name })]),
+        h("td", { class: "sub", text: a.type }),
+        h("td", { text: String(a.delivered) }),
+        h("td", { class: a.failed ? "fail" : "", text: String(a.failed) }),
+      ]);
+    });
+    return h("section", { class: "card" }, [
+      h("h2", { text: "Alert destinations" }),
+      h("div", { class: "scroll" }, [h("table", {}, [
+        h("thead", {}, [h("tr", {}, [h("th", { text: "destination" }), h("th", { text: "type" }), h("th", { text: "delivered" }), h("th", { text: "failed attempts" })])]),
+        h("tbody", {}, rows),
+      ])]),
+    ]);
+  }
+
   function timeline(data) {
     var items = data.events.slice().reverse().map(function (e) {
       return h("li", { "data-type": e.type }, [
@@ -204,8 +223,8 @@ export const PAGE_SCRIPT = String.raw`
   function render(data) {
     var now = Date.parse(data.status.now);
     var nodes = data.status.services.map(function (svc) { return serviceCard(svc, data, now); });
-    nodes.push(timeline(data));
-    root.replaceChildren.apply(root, nodes);
+    nodes.push(alertsCard(data), timeline(data));
+    root.replaceChildren.apply(root, nodes.filter(Boolean));
     document.getElementById("zone").textContent = data.status.zone;
     updated.textContent = "updated " + clock(data.status.now) + (data.public ? " \u00b7 public page" : "");
     var down = data.status.services.filter(function (x) { return x.active !== "primary"; }).length;

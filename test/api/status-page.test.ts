@@ -1,6 +1,9 @@
 import { describe, expect, it } from "vitest";
+import { buildApp } from "../../coordinator/app.ts";
+import { CoordinatorMetrics } from "../../coordinator/metrics.ts";
 import type { Dashboard } from "../../shared/api-schema.ts";
 import { configFromObject } from "../../shared/config.ts";
+import { silentLogger } from "../../shared/log.ts";
 import { configObject, sampleReport, signedReportRequest, TOKEN, testCoordinator } from "../helpers.ts";
 
 const auth = { authorization: `Bearer ${TOKEN}` };
@@ -57,6 +60,31 @@ describe("GET / and GET /ui/state", () => {
       [false, 12],
     ]);
     expect(state.intervalMs).toBe(10_000);
+  });
+
+  it("lists each alert destination with the deliveries and failures the alert engine counted", async () => {
+    const alerts = [
+      { type: "slack", urlEnv: "SLACK_URL" },
+      { type: "webhook", name: "pager", urlEnv: "HOOK_URL" },
+    ];
+    const t = await testCoordinator({ config: configFromObject({ ...configObject(), alerts }) });
+    const metrics = new CoordinatorMetrics();
+    const app = buildApp({
+      coordinator: t.coordinator,
+      clock: t.clock,
+      log: silentLogger,
+      apiToken: TOKEN,
+      secretFor: () => undefined,
+      metrics,
+    });
+    metrics.alerts.delivered("slack");
+    metrics.alerts.failed("pager");
+    metrics.alerts.failed("pager");
+    const state = (await (await app.request("/ui/state", { headers: auth })).json()) as Dashboard;
+    expect(state.alerts).toEqual([
+      { name: "slack", type: "slack", delivered: 1, failed: 0 },
+      { name: "pager", type: "webhook", delivered: 0, failed: 2 },
+    ]);
   });
 
   it("keeps only the newest events, oldest first", async () => {
