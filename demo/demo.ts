@@ -38,6 +38,8 @@ export async function runDemo(options: {
     HEALTHMESH_API_TOKEN: crypto.randomUUID(),
     CLOUDFLARE_API_TOKEN: crypto.randomUUID().replace(/-/g, ""),
     DESEC_TOKEN: crypto.randomUUID().replace(/-/g, ""),
+    ALERT_WEBHOOK_URL: `${sink.url}/alerts`,
+    ALERT_WEBHOOK_SECRET: `whsec_${btoa(String.fromCharCode(...crypto.getRandomValues(new Uint8Array(32))))}`,
   };
   const cloudflare = await startCloudflareStandin({
     tokens: [env.CLOUDFLARE_API_TOKEN ?? ""],
@@ -71,6 +73,16 @@ export async function runDemo(options: {
         failAfter: 3,
         recoverAfter: 3,
         holdDown: "5s",
+      },
+    ],
+    alerts: [
+      {
+        type: "webhook",
+        urlEnv: "ALERT_WEBHOOK_URL",
+        secretEnv: "ALERT_WEBHOOK_SECRET",
+        events: ["failover", "failback", "dns.switched", "dns.error", "both-down"],
+        groupWait: "2s",
+        repeatInterval: "0s",
       },
     ],
     probes: {
@@ -118,7 +130,16 @@ export async function runDemo(options: {
   for (const probe of probes) probe.start();
 
   let lastTally = "";
+  let alertsShown = 0;
+  const alertsOf = (type: string) => sink.received.filter((r) => (r.body as { type?: string }).type === type); // the sink keeps parsed JSON bodies
   const watch = setInterval(() => {
+    for (const alert of sink.received.slice(alertsShown)) {
+      const body = alert.body as { type?: string; data?: { title?: string } }; // our webhook's JSON shape
+      say(
+        `alert -> webhook sink: ${body.type}: ${body.data?.title} (${alert.headers["webhook-id"]}, signed ${alert.headers["webhook-signature"]?.slice(0, 12)}…)`,
+      );
+    }
+    alertsShown = sink.received.length;
     const svc = running.coordinator.verdicts("web");
     const line = `votes primary ${svc.primary.verdict.toUpperCase()} (down ${svc.primary.votes.down}, up ${svc.primary.votes.up}, abstain ${svc.primary.votes.abstain}) · secondary ${svc.secondary.verdict.toUpperCase()} (up ${svc.secondary.votes.up})`;
     if (line !== lastTally) say(line);
@@ -172,8 +193,10 @@ export async function runDemo(options: {
     await waitFor("the fail-back", () => servedBy("cf-front.example.com."));
     say("router web-router -> cf-front.example.com. on both providers: failed back");
     showDns();
+    await waitFor("the fail-back alert", () => alertsOf("healthmesh.failback").length > 0);
+    await new Promise((resolve) => setTimeout(resolve, 150));
     say(
-      `done: ${events.filter((e) => e.type === "failover" || e.type === "failback").length} switches, ${events.filter((e) => e.type === "dns.switched").length} DNS writes confirmed, ${sink.received.length} webhook deliveries`,
+      `done: ${events.filter((e) => e.type === "failover" || e.type === "failback").length} switches, ${events.filter((e) => e.type === "dns.switched").length} DNS writes confirmed, ${alertsOf("healthmesh.failover").length} failover and ${alertsOf("healthmesh.failback").length} fail-back alert(s) of ${sink.received.length} signed webhook deliveries`,
     );
   } catch (error) {
     say(`demo failed: ${(error as Error).message}`);

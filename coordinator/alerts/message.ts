@@ -106,6 +106,18 @@ function titleOf(event: AuditEvent, config: Config): string {
       return `DNS write failed for ${svc} on ${event.provider ?? "a provider"}`;
     case "dns.diverged":
       return `DNS providers disagree on ${svc}`;
+    case "dns.converged":
+      return `DNS providers agree again on ${svc}`;
+    case "dns.switched":
+      return `DNS switched for ${svc} on ${event.provider ?? "a provider"}`;
+    case "dns.drift":
+      return `DNS record of ${svc} changed by hand on ${event.provider ?? "a provider"}`;
+    case "dns.recovered":
+      return `DNS writes work again for ${svc} on ${event.provider ?? "a provider"}`;
+    case "both-down.cleared":
+      return `${svc} is no longer down on both paths`;
+    case "probe.back":
+      return "A probe is reporting again";
     case "flap.held":
       return `Flapping: ${svc} held by holdDown`;
     case "probe.silent":
