@@ -1,5 +1,6 @@
 /** Pieces every documented route shares: JSON content, error responses, the validation hook, body reading. */
 import type { MiddlewareHandler } from "hono";
+import { bodyLimit } from "hono/body-limit";
 import type { ZodType } from "zod";
 import { errorSchema } from "../../shared/api-schema.ts";
 import { HttpError } from "../http-error.ts";
@@ -58,16 +59,20 @@ type ValidationResult = { target: string } & (
 );
 
 /**
- * Reads a JSON request body of at most `maxBytes` before validation: 413 when larger, `{}` when empty,
- * 400 `malformed_json` when not JSON. It then hands the body on as `application/json`, so a client
- * that forgot the content type is judged by the schema, as before the routes were documented.
+ * Reads a JSON request body of at most `maxBytes` before validation: 413 when larger (counted while
+ * streaming, whatever Content-Length says), `{}` when empty, 400 `malformed_json` when not JSON. It
+ * then hands the body on as `application/json`, so a client that forgot the content type is judged
+ * by the schema, as before the routes were documented.
  */
-export function jsonBody(maxBytes: number): MiddlewareHandler {
-  return async (c, next) => {
-    const declared = Number(c.req.header("content-length") ?? "0");
-    if (declared > maxBytes) throw tooLarge(maxBytes);
+export function jsonBody(maxBytes: number): MiddlewareHandler[] {
+  const limit = bodyLimit({
+    maxSize: maxBytes,
+    onError: () => {
+      throw new HttpError(413, "too_large", `Request body is larger than ${maxBytes / 1024} KiB`);
+    },
+  });
+  const normalize: MiddlewareHandler = async (c, next) => {
     const text = await c.req.raw.text();
-    if (new TextEncoder().encode(text).byteLength > maxBytes) throw tooLarge(maxBytes);
     const normalized = text.trim() === "" ? "{}" : text;
     try {
       JSON.parse(normalized);
@@ -80,8 +85,5 @@ export function jsonBody(maxBytes: number): MiddlewareHandler {
     c.req.raw = new Request(c.req.url, { method: c.req.method, headers, body: normalized });
     await next();
   };
-}
-
-function tooLarge(maxBytes: number): HttpError {
-  return new HttpError(413, "too_large", `Request body is larger than ${maxBytes / 1024} KiB`);
+  return [limit, normalize];
 }

@@ -59,7 +59,7 @@ const failoverRoute = createRoute({
   summary: "Pin a service to a path (manual switch)",
   description: "The service stays pinned (no automatic decision) until `resume`.",
   security: bearerAuth,
-  middleware: [jsonBody(MAX_ACTION_BYTES)],
+  middleware: jsonBody(MAX_ACTION_BYTES),
   request: {
     params: serviceParamsSchema,
     body: { required: true, content: { "application/json": { schema: failoverBodySchema } } },
@@ -77,7 +77,7 @@ function verbRoute(verb: "pause" | "resume") {
         ? "Pause automatic decisions for a service (maintenance)"
         : "Return a paused or pinned service to automatic decisions",
     security: bearerAuth,
-    middleware: [jsonBody(MAX_ACTION_BYTES)],
+    middleware: jsonBody(MAX_ACTION_BYTES),
     request: {
       params: serviceParamsSchema,
       body: { required: false, content: { "application/json": { schema: actionBodySchema } } },

@@ -114,6 +114,28 @@ describe("operator bodies", () => {
     expect(t.coordinator.service("web").mode).toBe("auto");
   });
 
+  it("counts a streamed body without Content-Length and refuses it with 413 past 64 KiB", async () => {
+    const t = await testCoordinator();
+    const chunk = new TextEncoder().encode(" ".repeat(16 * 1024));
+    let sent = 0;
+    const body = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        if (sent++ < 8) controller.enqueue(chunk);
+        else controller.close();
+      },
+    });
+    const request = new Request("http://c/v1/services/web/pause", {
+      method: "POST",
+      headers: auth,
+      body,
+      duplex: "half",
+    } as RequestInit); // Node needs `duplex` for a streamed body; the DOM typings lack it
+
+    const response = await t.app.request(request);
+    expect(response.status).toBe(413);
+    expect(t.coordinator.service("web").mode).toBe("auto");
+  });
+
   it("judges a body sent without a content type by the schema, as before", async () => {
     const t = await testCoordinator();
     const body = JSON.stringify({ actor: "frank", reason: "maintenance" });
