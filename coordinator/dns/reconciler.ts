@@ -56,7 +56,10 @@ export class Reconciler {
   /** Replaces the desired targets and starts a round on every provider at once. */
   setDesired(desired: readonly DesiredTarget[]): void {
     this.#desired = desired.map((d) => ({ ...d, ttl: { ...d.ttl } }));
-    for (const loop of this.#loops.values()) loop.kick();
+    for (const loop of this.#loops.values()) {
+      loop.markChanged();
+      loop.kick();
+    }
   }
 
   /** Starts a round now on one provider, or all; also clears a permanent error's wait. */
@@ -104,6 +107,17 @@ class ProviderLoop {
 
   rows(): ProviderRouterRow[] {
     return this.#desired().map((d) => ({ ...this.#row(d.router) }));
+  }
+
+  /** Marks in-sync routers whose desired target moved as `pending`, so status shows it before any answer. */
+  markChanged(): void {
+    const touched = new Set<string>();
+    for (const d of this.#desired()) {
+      const row = this.#row(d.router);
+      if (row.state === "in-sync" && row.target !== d.target)
+        this.#set(d.router, { state: "pending" }, touched);
+    }
+    if (touched.size > 0) void this.#persist([], touched);
   }
 
   kick(): void {

@@ -53,6 +53,27 @@ describe("failover on both providers", () => {
     expect(row(h, "cloudflare")).toMatchObject({ state: "in-sync", target: "svc0-cdn2.example.net." });
   });
 
+  it("switches deSEC while the Cloudflare API hangs, and gives Cloudflare up after its 10 s timeout", async () => {
+    h = await startHarness({});
+    await h.settle();
+    h.cf.standin.fault = { hang: true };
+    await h.vote(false);
+    // settle() would wait for Cloudflare's round, which hangs until the clock passes its timeout.
+    for (let i = 0; i < 200 && row(h, "desec")?.target !== "svc0-cdn2.example.net."; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    expect(row(h, "desec")).toMatchObject({ state: "in-sync", target: "svc0-cdn2.example.net." });
+    expect(row(h, "cloudflare")?.state).not.toBe("in-sync");
+    await h.clock.advance(10_000);
+    await h.settle();
+    expect(row(h, "cloudflare")?.state).toBe("error");
+    expect(row(h, "cloudflare")?.error).toMatch(/within 10000 ms/);
+    h.cf.standin.fault = null;
+    h.cf.standin.hangs.release();
+    await h.advance(30_000);
+    expect(row(h, "cloudflare")).toMatchObject({ state: "in-sync", target: "svc0-cdn2.example.net." });
+  });
+
   it("sends deSEC nothing for the 30 s its Retry-After asks, then switches", async () => {
     h = await startHarness({ desec: { limits: { write: [{ limit: 1, windowMs: 30_000 }] } } });
     await h.settle();

@@ -1,7 +1,8 @@
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { main } from "../../cli/main.ts";
 import { runValidateOnline } from "../../cli/zone.ts";
 import { EnvError, startCoordinator } from "../../coordinator/node.ts";
 import { configFromObject } from "../../shared/config.ts";
@@ -84,6 +85,44 @@ describe("validate --online", () => {
       expect(out.find((l) => l.startsWith("error   desec:"))).toContain("Invalid token.");
     } finally {
       env.DS = "ds-token";
+    }
+  });
+});
+
+describe("healthmesh CLI", () => {
+  it("wires validate --online (exit 2 on the TTL) and plan (exit 0) through main()", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "hm-cli-"));
+    const file = join(dir, "healthmesh.yaml");
+    const yaml = [
+      `zone: ${ZONE}`,
+      "providers:",
+      `  cloudflare: { tokenEnv: HM_TEST_CF, apiBase: "${cf.apiBase}" }`,
+      `  desec: { tokenEnv: HM_TEST_DS, apiBase: "${desec.apiBase}" }`,
+      "records:",
+      "  - { name: www, type: CNAME, value: web-router.example.com., ttl: 3600 }",
+      "services:",
+      "  - name: web",
+      "    router: web-router",
+      "    ttl: 60",
+      "    primary: { target: cf-front.example.com., check: { url: https://cf-front.example.com/healthz } }",
+      "    secondary: { target: cdn2-front.example.com., check: { url: https://cdn2-front.example.com/healthz } }",
+      "probes:",
+      "  members: [{ id: p1, provider: a, secretEnv: S }]",
+    ].join("\n");
+    writeFileSync(file, yaml);
+    process.env.HM_TEST_CF = "cf-token";
+    process.env.HM_TEST_DS = "ds-token";
+    const log = vi.spyOn(console, "log").mockImplementation(() => {});
+    try {
+      expect(await main(["validate", "--online", "--config", file])).toBe(2);
+      expect(await main(["plan", "--config", file])).toBe(0);
+      const printed = log.mock.calls.map((call) => String(call[0]));
+      expect(printed).toContain("  + www CNAME 3600 web-router.example.com.");
+      expect(await main(["apply", "--config", file])).toBe(2);
+      expect(cf.standin.records(ZONE).size).toBe(0);
+    } finally {
+      log.mockRestore();
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });

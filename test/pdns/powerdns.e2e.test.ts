@@ -107,6 +107,7 @@ describe.skipIf(!binary)("PowerDNS end to end", () => {
       console.log(
         `PowerDNS: authoritative answer switched ${(performance.now() - decidedAt).toFixed(0)} ms after the decision`,
       );
+      await until("the write to be verified", () => coordinator.reconciler.states()[0]?.state === "in-sync");
       expect(coordinator.reconciler.states()[0]).toMatchObject({
         state: "in-sync",
         target: "cdn2-front.example.com.",
