@@ -52,6 +52,7 @@ function entryOf(row: Row): OutboxEntry {
 export class SqliteOutbox implements Outbox {
   readonly #db: Database.Database;
   readonly #add: (entry: NewOutboxEntry, cursor: number) => number;
+  readonly #advance: Database.Statement<[string, number]>;
 
   constructor(db: Database.Database) {
     this.#db = db;
@@ -64,6 +65,7 @@ export class SqliteOutbox implements Outbox {
       `INSERT INTO alert_cursors (destination, event_id) VALUES (?, ?)
        ON CONFLICT (destination) DO UPDATE SET event_id = max(event_id, excluded.event_id)`,
     );
+    this.#advance = cursor;
     this.#add = db.transaction((entry: NewOutboxEntry, to: number): number => {
       const maxId = Math.max(0, ...entry.eventIds);
       const { lastInsertRowid } = insert.run(
@@ -93,6 +95,10 @@ export class SqliteOutbox implements Outbox {
     this.#db
       .prepare("INSERT INTO alert_cursors (destination, event_id) VALUES (?, ?) ON CONFLICT DO NOTHING")
       .run(destination, eventId);
+  }
+
+  async advanceCursor(destination: string, eventId: number): Promise<void> {
+    this.#advance.run(destination, eventId);
   }
 
   async add(entry: NewOutboxEntry, cursor: number): Promise<OutboxEntry> {

@@ -37,6 +37,8 @@ export interface Outbox {
   cursors(): Promise<Map<string, number>>;
   /** Sets a destination's cursor unless it has one (a destination added to the config starts from now). */
   initCursor(destination: string, eventId: number): Promise<void>;
+  /** Moves a destination's cursor forward (never back), e.g. past events that needed no message. */
+  advanceCursor(destination: string, eventId: number): Promise<void>;
   /** Stores an entry and moves the destination's cursor to `cursor`, atomically. */
   add(entry: NewOutboxEntry, cursor: number): Promise<OutboxEntry>;
   /** Pending entries of a destination, oldest first. */
@@ -66,6 +68,10 @@ export class MemoryOutbox implements Outbox {
 
   async initCursor(destination: string, eventId: number): Promise<void> {
     if (!this.#cursors.has(destination)) this.#cursors.set(destination, eventId);
+  }
+
+  async advanceCursor(destination: string, eventId: number): Promise<void> {
+    this.#cursors.set(destination, Math.max(this.#cursors.get(destination) ?? 0, eventId));
   }
 
   async add(entry: NewOutboxEntry, cursor: number): Promise<OutboxEntry> {
