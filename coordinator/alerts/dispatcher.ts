@@ -106,7 +106,8 @@ export class AlertDispatcher {
         after = last.id;
       }
       // Nothing waiting: skip the replayed events that needed no message on the next start.
-      if (lane.groups.size === 0 && lane.seen > cursor) await this.#o.outbox.advanceCursor(lane.name, lane.seen);
+      if (lane.groups.size === 0 && lane.seen > cursor)
+        await this.#o.outbox.advanceCursor(lane.name, lane.seen);
       this.#pump(lane);
     }
   }
