@@ -9,6 +9,7 @@ import {
   type RuntimeProbe,
   startDenoProbe,
   startFront,
+  startHungServer,
   startNodeProbe,
   startTestCoordinator,
   startWorkerProbe,
@@ -16,7 +17,7 @@ import {
 
 const WAIT = { timeout: 30_000, interval: 50 };
 
-describe("a mesh of a Deno, a Worker and a Node probe, each in its real runtime", () => {
+describe("a mesh of a Deno, a Worker and a Node probe, each in its real runtime, and one hung edge", () => {
   let primary: Origin;
   let secondary: Origin;
   let fronts: Front[] = [];
@@ -24,17 +25,21 @@ describe("a mesh of a Deno, a Worker and a Node probe, each in its real runtime"
   let probes: RuntimeProbe[] = [];
   let bundleDir: string | null = null;
   let env: Record<string, string>;
+  let hung: Awaited<ReturnType<typeof startHungServer>>;
 
   beforeAll(async () => {
     primary = await startOrigin("cf-front");
     secondary = await startOrigin("cdn2-front");
     fronts = [await startFront(), await startFront()];
+    hung = await startHungServer();
     const [denoFront, workerFront] = fronts;
     if (!denoFront || !workerFront) throw new Error("Cannot start the fronts");
     const members: TestMember[] = [
       { id: "deno-fra", provider: "deno-deploy", mode: "pull", url: denoFront.url },
       { id: "cf-ams", provider: "cloudflare-workers", mode: "pull", url: workerFront.url },
       { id: "fly-iad", provider: "fly", mode: "push" },
+      // A pull member that accepts the connection and never answers.
+      { id: "deno-hung", provider: "deno-deploy", mode: "pull", url: hung.url },
     ];
     env = meshEnv(members);
     const config = meshConfig({
@@ -42,7 +47,7 @@ describe("a mesh of a Deno, a Worker and a Node probe, each in its real runtime"
       secondaryUrl: `${secondary.url}/healthz`,
       members,
       interval: "500ms",
-      pullTimeout: "3s",
+      pullTimeout: "1s",
     });
     coordinator = await startTestCoordinator(config, env);
     const settings = (id: string) => ({
@@ -65,7 +70,7 @@ describe("a mesh of a Deno, a Worker and a Node probe, each in its real runtime"
   afterAll(async () => {
     await Promise.all(probes.map((p) => p.close()));
     await coordinator?.close();
-    await Promise.all([...fronts.map((f) => f.close()), primary?.close(), secondary?.close()]);
+    await Promise.all([...fronts.map((f) => f.close()), hung?.close(), primary?.close(), secondary?.close()]);
     if (bundleDir) rmSync(bundleDir, { recursive: true, force: true });
   });
 
@@ -82,12 +87,24 @@ describe("a mesh of a Deno, a Worker and a Node probe, each in its real runtime"
     return status.services.find((s) => s.name === "web")?.dns.memory?.target;
   }
 
-  it("sees the primary up from all three runtimes", async () => {
+  it("sees the primary up from all three runtimes, and the hung edge as silent, abstaining", async () => {
     await vi.waitFor(
-      () => expect(votes()).toEqual({ "deno-fra": "up", "cf-ams": "up", "fly-iad": "up" }),
+      () =>
+        expect(votes()).toEqual({
+          "deno-fra": "up",
+          "cf-ams": "up",
+          "fly-iad": "up",
+          "deno-hung": "abstain",
+        }),
       WAIT,
     );
     expect(coordinator.coordinator.service("web").active).toBe("primary");
+    await vi.waitFor(async () => {
+      const events = await coordinator.coordinator.events({});
+      expect(events.some((e) => e.type === "probe.silent" && e.message.includes('"deno-hung"'))).toBe(true);
+    }, WAIT);
+    expect(hung.requests).toBeGreaterThan(0);
+    expect(coordinator.coordinator.probe("deno-hung")).toMatchObject({ silent: true, lastSeen: null });
   });
 
   it("fails the service over by majority when the primary goes down, and switches DNS", async () => {
@@ -96,10 +113,17 @@ describe("a mesh of a Deno, a Worker and a Node probe, each in its real runtime"
     const events = await coordinator.coordinator.events({});
     const failover = events.find((e) => e.type === "failover");
     expect(failover?.from).toBe("primary");
-    expect(failover?.votes?.primary.down).toBeGreaterThanOrEqual(2);
+    expect(failover?.votes?.primary).toMatchObject({ down: 3, abstain: 1 });
     await vi.waitFor(async () => expect(await dnsTarget()).toBe("cdn2-front.example.com."), WAIT);
+    // 3 "down" of 4 configured probes is a majority; the hung edge never voted "down".
     await vi.waitFor(
-      () => expect(votes()).toEqual({ "deno-fra": "down", "cf-ams": "down", "fly-iad": "down" }),
+      () =>
+        expect(votes()).toEqual({
+          "deno-fra": "down",
+          "cf-ams": "down",
+          "fly-iad": "down",
+          "deno-hung": "abstain",
+        }),
       WAIT,
     );
   });
