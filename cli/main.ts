@@ -165,11 +165,19 @@ async function run(command: string, rest: string[], values: Values): Promise<num
       return 0;
     }
     case "alert": {
-      if (rest[0] !== "test") throw new UsageError(`Unknown alert command "${rest[0] ?? ""}": use healthmesh alert test [--to NAME]`);
+      if (rest[0] !== "test")
+        throw new UsageError(
+          `Unknown alert command "${rest[0] ?? ""}": use healthmesh alert test [--to NAME]`,
+        );
       const { runAlertTest } = await import("./alert.ts");
       const config = loadConfigFile(values.config);
       const env = (name: string) => process.env[name];
-      return runAlertTest(config, { env, fetch, write: (line) => console.log(line), ...(values.to ? { to: values.to } : {}) });
+      return runAlertTest(config, {
+        env,
+        fetch,
+        write: (line) => console.log(line),
+        ...(values.to ? { to: values.to } : {}),
+      });
     }
     case "demo": {
       const { runDemo } = await import("../demo/demo.ts");
