@@ -75,7 +75,10 @@ export async function request(
       signal: AbortSignal.timeout(world.timeoutMs ?? 10_000),
     });
   } catch (error) {
-    throw new DeliveryError(`Cannot reach "${name}": ${(error as Error).message}`, { retryable: true }); // fetch rejects with TypeError/DOMException
+    // fetch rejects with a TypeError (its `cause` says why, e.g. ECONNREFUSED) or a timeout DOMException.
+    const fault = error as Error & { cause?: unknown };
+    const cause = fault.cause instanceof Error ? `: ${fault.cause.message}` : "";
+    throw new DeliveryError(`Cannot reach "${name}": ${fault.message}${cause}`, { retryable: true });
   }
   if (response.status >= 200 && response.status < 300) return response;
   const text = await response.text().catch(() => "");
