@@ -233,9 +233,9 @@ export class CloudflareStandin {
     });
     this.#route("post", "/zones/:zone/dns_records/batch", async (c) => {
       const zone = this.#zone(c);
-      const body = (await c.req.json()) as Record<string, unknown>;
+      const body = (await c.req.json()) as Record<string, unknown>; // a JSON object; each list is checked below
       const size = ["deletes", "patches", "puts", "posts"].reduce(
-        (n, k) => n + (Array.isArray(body[k]) ? (body[k] as unknown[]).length : 0),
+        (n, k) => n + (Array.isArray(body[k]) ? (body[k] as unknown[]).length : 0), // isArray just checked
         0,
       );
       const limit = this.#options.batchLimit ?? 200;

@@ -210,7 +210,7 @@ export class DesecStandin {
     for (const method of ["PATCH", "PUT"]) {
       this.#route(method, "/domains/:name/rrsets/:subname/:type/", async (c) => {
         const domain = this.#domainState(c.req.param("name") ?? "");
-        const body = (await c.req.json()) as Record<string, unknown>;
+        const body = (await c.req.json()) as Record<string, unknown>; // fields are validated by checkBulk
         const item = { ...body, subname: subnameOf(c), type: c.req.param("type") };
         const [saved] = this.#bulk(domain, [item], { method: "PATCH", bulk: false });
         return saved ? c.json(saved) : c.body(null, 204);
