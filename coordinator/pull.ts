@@ -3,6 +3,8 @@
  * each pull-mode member, concurrently and with a timeout; a verified answer is accepted like a pushed
  * report. No answer or a bad answer leaves the probe silent (it abstains after 3 intervals), never "down".
  */
+
+import { describeFetchError } from "../probes/checks.ts";
 import type { Clock } from "../shared/clock.ts";
 import type { ProbeMember } from "../shared/config-schema.ts";
 import type { Logger } from "../shared/log.ts";
@@ -144,7 +146,8 @@ export class PullLoop {
     } catch (error) {
       if (controller.signal.aborted)
         throw new PullError(`Cannot pull from "${url}": no answer within ${timeoutMs} ms`);
-      throw error instanceof PullError ? error : describe(url, error);
+      if (error instanceof PullError) throw error;
+      throw new PullError(`Cannot pull from "${url}": ${describeFetchError(error)}`);
     } finally {
       cancel();
     }
@@ -178,11 +181,4 @@ function parseReport(text: string, url: string): Report {
     );
   }
   return parsed.data;
-}
-
-function describe(url: string, error: unknown): PullError {
-  if (!(error instanceof Error)) return new PullError(`Cannot pull from "${url}": ${String(error)}`);
-  const cause = (error as { cause?: unknown }).cause; // undici puts the socket error in `cause`
-  const code = cause && typeof cause === "object" && "code" in cause ? ` (${String(cause.code)})` : "";
-  return new PullError(`Cannot pull from "${url}": ${error.message}${code}`);
 }

@@ -18,7 +18,7 @@ const members: TestMember[] = ["deno-fra", "cf-ams", "deno-iad"].map((id, i) => 
   url: `https://${id}.probe.test`,
 }));
 
-type ProbeBehaviour = "answer" | "hang" | "wrong-secret" | "no-canary";
+type ProbeBehaviour = "answer" | "hang" | "wrong-secret" | "no-canary" | "refused";
 
 const open: Coordinator[] = [];
 afterEach(() => {
@@ -64,6 +64,7 @@ async function mesh(behaviours: Record<string, ProbeBehaviour>, options: { canar
       clock,
       log: silentLogger,
     });
+    if (behaviour === "refused") continue;
     routes[`${member.url}/`] =
       behaviour === "hang"
         ? (request) =>
@@ -122,6 +123,17 @@ describe("PullLoop", () => {
     ]);
     expect(coordinator.verdicts("web").primary.verdict).toBe("unknown");
     expect(coordinator.service("web").active).toBe("primary");
+  });
+
+  it("names a refused connection and keeps that probe abstaining", async () => {
+    const { coordinator, loop } = await mesh({ "deno-iad": "refused" });
+    const outcomes = await loop.round();
+    expect(outcomes.find((o) => o.probe === "deno-iad")).toMatchObject({
+      ok: false,
+      reason: 'Cannot pull from "https://deno-iad.probe.test/v1/run": Connection refused (ECONNREFUSED)',
+    });
+    expect(coordinator.probe("deno-iad")).toBeUndefined();
+    expect(coordinator.probe("deno-fra")?.lastSeen).toBeTypeOf("number");
   });
 
   it("a member that does not answer times out, falls silent after 3 intervals and abstains", async () => {
