@@ -30,12 +30,13 @@ function setUp(alerts: Record<string, unknown>[], answer?: (n: number) => Respon
     random: () => 1,
   });
   let id = 0;
-  const emit = (type: string, extra: Partial<AuditEvent> = {}) => {
+  /** Stores and enqueues one event, of service "web" unless `service` is null (a mesh-wide event). */
+  const emit = (type: string, extra: Partial<AuditEvent> = {}, service: string | null = "web") => {
     const event: AuditEvent = {
       id: ++id,
       at: new Date(clock.now()).toISOString(),
       type,
-      service: "web",
+      ...(service === null ? {} : { service }),
       message: `${type} happened`,
       ...extra,
     };
@@ -78,6 +79,11 @@ describe("AlertDispatcher", () => {
     t.emit("failover");
     t.emit("dns.switched");
     t.emit("coordinator.started", { message: "Coordinator started with 1 service(s)" });
+    t.emit(
+      "coordinator.started",
+      { message: "Coordinator started with unfinished DNS work on 1 router(s); resuming it" },
+      null,
+    );
     await t.clock.advance(1);
     await t.dispatcher.idle();
     const byName = async (name: string) =>
@@ -85,7 +91,7 @@ describe("AlertDispatcher", () => {
     expect(await byName("only-failover")).toEqual(["failover"]);
     expect(await byName("critical")).toEqual(["failover"]);
     // A routine start never alerts; a start with unfinished work does (severityOf).
-    expect(await byName("everything")).toEqual(["pause", "failover", "dns.switched"]);
+    expect(await byName("everything")).toEqual(["pause", "failover", "dns.switched", "coordinator.started"]);
   });
 
   it("retries a rate-limited delivery no sooner than the platform's Retry-After", async () => {
