@@ -1,0 +1,297 @@
+/** One provider's reconcile loop: rounds of read → compare → write → verify, with backoff, `Retry-After` and drift checks. */
+import type { NewEvent, ProviderRouterRow } from "../store/store.ts";
+import { DnsError, NetworkError, RateLimitError } from "./errors.ts";
+import type { DnsProvider, RouterChange, RouterRecord } from "./provider.ts";
+import type { DesiredTarget, ReconcilerOptions } from "./reconciler.ts";
+
+/** Converges one provider toward the desired targets; never waits on another provider. */
+export class ProviderLoop {
+  readonly #provider: DnsProvider;
+  readonly #options: ReconcilerOptions;
+  readonly #desired: () => DesiredTarget[];
+  readonly #rows = new Map<string, ProviderRouterRow>();
+  #cancelTimer: (() => void) | null = null;
+  #inFlight: Promise<void> | null = null;
+  /** A delay asked for while a round was in flight; applied when it ends. */
+  #after: number | null = null;
+  /** No request before this time (a provider's `Retry-After`), whatever kicks the loop. */
+  #notBefore = 0;
+  #failures = 0;
+  #stopped = false;
+
+  constructor(provider: DnsProvider, options: ReconcilerOptions, desired: () => DesiredTarget[]) {
+    this.#provider = provider;
+    this.#options = options;
+    this.#desired = desired;
+    for (const row of options.initial ?? [])
+      if (row.provider === provider.name) this.#rows.set(row.router, { ...row });
+  }
+
+  rows(): ProviderRouterRow[] {
+    return this.#desired().map((d) => ({ ...this.#row(d.router) }));
+  }
+
+  /** Marks in-sync routers whose desired target moved as `pending`, so status shows it before any answer. */
+  markChanged(): void {
+    const touched = new Set<string>();
+    for (const d of this.#desired()) {
+      const row = this.#row(d.router);
+      if (row.state === "in-sync" && row.target !== d.target)
+        this.#set(d.router, { state: "pending" }, touched);
+    }
+    if (touched.size > 0) void this.#persist([], touched);
+  }
+
+  kick(): void {
+    if (this.#stopped) return;
+    this.#failures = 0;
+    this.#schedule(0);
+  }
+
+  async idle(): Promise<void> {
+    while (this.#inFlight) await this.#inFlight;
+  }
+
+  stop(): void {
+    this.#stopped = true;
+    this.#cancelTimer?.();
+    this.#cancelTimer = null;
+  }
+
+  #row(router: string): ProviderRouterRow {
+    let row = this.#rows.get(router);
+    if (!row) {
+      row = {
+        provider: this.#provider.name,
+        router,
+        state: "pending",
+        target: null,
+        updatedAt: this.#options.clock.now(),
+      };
+      this.#rows.set(router, row);
+    }
+    return row;
+  }
+
+  #schedule(ms: number): void {
+    if (this.#stopped) return;
+    if (this.#inFlight) {
+      this.#after = this.#after === null ? ms : Math.min(this.#after, ms);
+      return;
+    }
+    this.#cancelTimer?.();
+    const wait = Math.max(ms, this.#notBefore - this.#options.clock.now());
+    if (wait === 0) {
+      // Start now rather than on the next timer tick: a decision's write must not wait on the clock.
+      this.#cancelTimer = null;
+      this.#start();
+      return;
+    }
+    this.#cancelTimer = this.#options.clock.setTimer(() => {
+      this.#cancelTimer = null;
+      this.#start();
+    }, wait);
+  }
+
+  #start(): void {
+    this.#inFlight = this.#round().finally(() => {
+      this.#inFlight = null;
+      const after = this.#after;
+      this.#after = null;
+      if (after !== null) this.#schedule(after);
+    });
+  }
+
+  async #round(): Promise<void> {
+    const desired = this.#desired();
+    if (desired.length === 0) return;
+    const events: NewEvent[] = [];
+    const touched = new Set<string>();
+    try {
+      const seen = await this.#call(() => this.#provider.readRouters(desired.map((d) => d.router)));
+      const changes = this.#compare(desired, seen, events, touched);
+      if (changes.length > 0) {
+        for (const change of changes) this.#set(change.name, { state: "pending" }, touched);
+        await this.#call(() => this.#provider.writeRouters(changes));
+        const verified = await this.#call(() => this.#provider.readRouters(changes.map((c) => c.name)));
+        this.#verify(changes, verified, desired, events, touched);
+      }
+      this.#failures = 0;
+      const unsettled = desired.some((d) => this.#row(d.router).state === "pending");
+      this.#schedule(
+        unsettled ? this.#backoff() : (this.#provider.driftCheckMs ?? this.#options.driftCheckMs ?? 60_000),
+      );
+    } catch (error) {
+      this.#fail(error, desired, events, touched);
+    } finally {
+      await this.#persist(events, touched);
+    }
+  }
+
+  #compare(
+    desired: DesiredTarget[],
+    seen: Map<string, RouterRecord | null>,
+    events: NewEvent[],
+    touched: Set<string>,
+  ): RouterChange[] {
+    const now = this.#options.clock.now();
+    const name = this.#provider.name;
+    const changes: RouterChange[] = [];
+    for (const d of desired) {
+      const record = seen.get(d.router) ?? null;
+      const ttl = d.ttl[name] ?? 60;
+      const before = this.#row(d.router);
+      if (record && record.type !== "CNAME") {
+        const message = `Cannot switch "${d.router}" on ${name}: it holds a ${record.type} record, which healthmesh never replaces`;
+        if (before.state !== "error" || before.error !== message) {
+          events.push({ at: now, type: "dns.error", service: d.service, provider: name, message });
+        }
+        this.#set(d.router, { state: "error", target: record.target, error: message }, touched);
+        continue;
+      }
+      if (record && record.target === d.target && record.ttl === ttl) {
+        this.#set(d.router, { state: "in-sync", target: record.target }, touched);
+        continue;
+      }
+      if (before.state === "in-sync" && before.target === d.target) {
+        events.push({
+          at: now,
+          type: "dns.drift",
+          service: d.service,
+          provider: name,
+          message: `Drift on ${name}: "${d.router}" serves ${record ? `"${record.target}" TTL ${record.ttl}` : "nothing"}, putting back "${d.target}" TTL ${ttl}`,
+        });
+      }
+      this.#set(d.router, { target: record?.target ?? null }, touched);
+      changes.push({ name: d.router, target: d.target, ttl });
+    }
+    return changes;
+  }
+
+  #verify(
+    changes: RouterChange[],
+    verified: Map<string, RouterRecord | null>,
+    desired: DesiredTarget[],
+    events: NewEvent[],
+    touched: Set<string>,
+  ): void {
+    const now = this.#options.clock.now();
+    const name = this.#provider.name;
+    for (const change of changes) {
+      const record = verified.get(change.name) ?? null;
+      const service = desired.find((d) => d.router === change.name)?.service;
+      if (record?.type === "CNAME" && record.target === change.target) {
+        const event: NewEvent = {
+          at: now,
+          type: "dns.switched",
+          provider: name,
+          message: `Switched "${change.name}" on ${name} to "${change.target}" (TTL ${change.ttl})`,
+        };
+        if (service) event.service = service;
+        events.push(event);
+        this.#set(change.name, { state: "in-sync", target: record.target }, touched);
+      } else {
+        this.#set(
+          change.name,
+          {
+            state: "pending",
+            target: record?.target ?? null,
+            error: `Wrote "${change.target}" to ${name} but read back ${record ? `"${record.target}"` : "nothing"}; retrying`,
+          },
+          touched,
+        );
+      }
+    }
+  }
+
+  #fail(error: unknown, desired: DesiredTarget[], events: NewEvent[], touched: Set<string>): void {
+    const now = this.#options.clock.now();
+    const name = this.#provider.name;
+    const fault =
+      error instanceof DnsError
+        ? error
+        : new NetworkError(
+            name,
+            `Unexpected failure: ${error instanceof Error ? error.message : String(error)}`,
+          );
+    this.#failures++;
+    let wait = this.#backoff();
+    let reason = fault.message;
+    if (fault instanceof RateLimitError && fault.retryAfterMs !== undefined) {
+      wait = Math.max(wait, fault.retryAfterMs);
+      this.#notBefore = now + fault.retryAfterMs;
+      const cap = this.#options.maxRetryAfterMs ?? 300_000;
+      reason =
+        fault.retryAfterMs > cap
+          ? `${fault.message}: throttled for ${Math.ceil(fault.retryAfterMs / 1000)} s, more than the ${Math.ceil(cap / 1000)} s cap; waiting it out`
+          : `${fault.message}: retrying in ${Math.ceil(wait / 1000)} s as Retry-After asks`;
+    } else if (fault.retryable) {
+      reason = `${fault.message}: retrying in ${Math.ceil(wait / 1000)} s`;
+    } else {
+      reason = `${fault.message}: not retried until the config or an operator changes something`;
+    }
+    for (const d of desired) {
+      const row = this.#row(d.router);
+      if (row.state === "in-sync" && row.target === d.target && !touched.has(d.router)) continue;
+      if (row.state !== "error") {
+        events.push({
+          at: now,
+          type: "dns.error",
+          service: d.service,
+          provider: name,
+          message: `${name}: ${reason}`,
+        });
+      }
+      this.#set(d.router, { state: "error", error: reason }, touched);
+    }
+    this.#options.log.warn(`DNS provider ${name} failed`, { error: reason, failures: this.#failures });
+    if (fault.retryable) this.#schedule(wait);
+  }
+
+  #backoff(): number {
+    const { maxBackoffMs } = this.#options.timing(this.#provider.name);
+    const base = this.#options.baseBackoffMs ?? 1000;
+    const exp = Math.min(maxBackoffMs, base * 2 ** Math.max(0, this.#failures - 1));
+    return Math.round(exp / 2 + (this.#options.random ?? Math.random)() * (exp / 2));
+  }
+
+  #set(router: string, patch: Partial<ProviderRouterRow>, touched: Set<string>): void {
+    const row = this.#row(router);
+    const next: ProviderRouterRow = { ...row, ...patch, updatedAt: this.#options.clock.now() };
+    if (patch.state === "in-sync" || (patch.state === "pending" && !("error" in patch))) delete next.error;
+    this.#rows.set(router, next);
+    touched.add(router);
+  }
+
+  async #call<T>(fn: () => Promise<T>): Promise<T> {
+    const { timeoutMs } = this.#options.timing(this.#provider.name);
+    let cancel = () => {};
+    const timeout = new Promise<never>((_, reject) => {
+      cancel = this.#options.clock.setTimer(
+        () =>
+          reject(
+            new NetworkError(
+              this.#provider.name,
+              `No answer from ${this.#provider.name} within ${timeoutMs} ms`,
+            ),
+          ),
+        timeoutMs,
+      );
+    });
+    try {
+      return await Promise.race([fn(), timeout]);
+    } finally {
+      cancel();
+    }
+  }
+
+  async #persist(events: NewEvent[], touched: Set<string>): Promise<void> {
+    if (events.length === 0 && touched.size === 0) return;
+    const providerStates = [...touched].map((router) => ({ ...this.#row(router) }));
+    try {
+      await this.#options.persist({ events, providerStates });
+    } catch (error) {
+      this.#options.log.error("Cannot persist DNS state", { error: String(error) });
+    }
+  }
+}
