@@ -1,0 +1,167 @@
+/**
+ * Benchmark 3: time and memory of one decision round (`coordinator.evaluate()`) for services × probes,
+ * against a floor measured in the same run: one Map lookup and one count per (service, endpoint, probe),
+ * the least work any round must do. Also times one probe's report of N results (`acceptReport`).
+ */
+import { Coordinator } from "../coordinator/coordinator.ts";
+import { MemoryDnsProvider } from "../coordinator/dns/memory.ts";
+import { MemoryStore } from "../coordinator/store/memory.ts";
+import type { TrackRow } from "../coordinator/store/store.ts";
+import { ManualClock } from "../shared/clock.ts";
+import { configFromObject } from "../shared/config.ts";
+import { silentLogger } from "../shared/log.ts";
+import { median, ms, type Row } from "./table.ts";
+
+const gc = (globalThis as { gc?: () => void }).gc ?? (() => {}); // present under --expose-gc (npm run bench)
+
+function meshConfig(services: number, probes: number) {
+  return configFromObject({
+    zone: "example.com",
+    providers: { memory: {} },
+    services: Array.from({ length: services }, (_, i) => ({
+      name: `svc${i}`,
+      router: `svc${i}-router`,
+      primary: { target: `svc${i}-a.example.net.`, check: { url: `https://svc${i}-a.example.net/healthz` } },
+      secondary: {
+        target: `svc${i}-b.example.net.`,
+        check: { url: `https://svc${i}-b.example.net/healthz` },
+      },
+    })),
+    probes: {
+      interval: "10s",
+      members: Array.from({ length: probes }, (_, i) => ({
+        id: `p${i}`,
+        provider: `edge${i}`,
+        secretEnv: "S",
+      })),
+    },
+  });
+}
+
+/** A coordinator whose every probe has a standing `up` vote on every endpoint of every service. */
+async function loaded(services: number, probes: number) {
+  const config = meshConfig(services, probes);
+  const clock = new ManualClock();
+  const store = new MemoryStore();
+  const tracks: TrackRow[] = [];
+  for (const svc of config.services) {
+    for (const member of config.probes.members) {
+      for (const endpoint of ["primary", "secondary"] as const) {
+        tracks.push({
+          probe: member.id,
+          service: svc.name,
+          endpoint,
+          track: { fails: 0, oks: 6, vote: "up" },
+        });
+      }
+    }
+  }
+  const probeRows = config.probes.members.map((m) => ({
+    id: m.id,
+    lastSeen: clock.now(),
+    healthy: true,
+    silent: false,
+  }));
+  await store.commit({ tracks, probes: probeRows });
+  const dns = new MemoryDnsProvider("memory");
+  const coordinator = await Coordinator.open({ config, store, clock, log: silentLogger, providers: [dns] });
+  await coordinator.reconciler.idle();
+  return { coordinator, config, tracks };
+}
+
+/** The floor: read every vote once from a pre-built array and count the down votes; no keys, no objects. */
+function floorRound(votes: readonly (readonly string[])[]): number {
+  let down = 0;
+  for (const row of votes) for (const vote of row) if (vote === "down") down++;
+  return down;
+}
+
+async function timeIt(fn: () => unknown, repeat: number): Promise<number> {
+  const times: number[] = [];
+  for (let i = 0; i < repeat; i++) {
+    const start = performance.now();
+    await fn();
+    times.push(performance.now() - start);
+  }
+  return median(times);
+}
+
+/** One size: median round time, heap allocated by one round, heap held by the state; floor in the same run. */
+async function size(services: number, probes: number): Promise<Row[]> {
+  gc();
+  const heapBefore = process.memoryUsage().heapUsed;
+  const { coordinator, tracks } = await loaded(services, probes);
+  gc();
+  const held = process.memoryUsage().heapUsed - heapBefore;
+  const repeat = services >= 10_000 ? 7 : 25;
+  await coordinator.evaluate(); // warm up
+  const round = await timeIt(() => coordinator.evaluate(), repeat);
+  gc();
+  const h0 = process.memoryUsage().heapUsed;
+  await coordinator.evaluate();
+  const allocated = process.memoryUsage().heapUsed - h0;
+  const votes: string[][] = [];
+  for (let i = 0; i < tracks.length; i += probes)
+    votes.push(tracks.slice(i, i + probes).map((t) => t.track.vote ?? "none"));
+  floorRound(votes);
+  const floor = await timeIt(() => floorRound(votes), repeat);
+  coordinator.stop();
+  const cells = services * probes * 2;
+  const label = `${services.toLocaleString("en")} × ${probes}`;
+  return [
+    {
+      bench: "3 decision round",
+      case: label,
+      figure: ms(round),
+      baseline: `${ms(floor)} (read-every-vote floor)`,
+      ratio: `${(round / floor).toFixed(1)}×`,
+      note: `${((round * 1e6) / cells).toFixed(0)} ns per vote; ${(allocated / 1048576).toFixed(1)} MiB allocated per round, ${(held / 1048576).toFixed(0)} MiB held`,
+    },
+  ];
+}
+
+/** One report of `results` results from one probe, folded by `acceptReport` (services = results / 2). */
+async function bigReport(results: number): Promise<Row> {
+  const services = results / 2;
+  const { coordinator, config } = await loaded(services, 3);
+  const at = new Date(Date.UTC(2026, 0, 1)).toISOString();
+  const report = (id: string) => ({
+    id,
+    probe: "p0",
+    sentAt: at,
+    healthy: true,
+    results: config.services.flatMap((svc) =>
+      (["primary", "secondary"] as const).map((endpoint) => ({
+        service: svc.name,
+        endpoint,
+        ok: true,
+        checkedAt: at,
+      })),
+    ),
+  });
+  let seq = 0;
+  const time = await timeIt(() => coordinator.acceptReport(report(`r${seq++}`)), 3);
+  coordinator.stop();
+  return {
+    bench: "3 report fold",
+    case: `1 report × ${results.toLocaleString("en")} results`,
+    figure: ms(time),
+    baseline: "—",
+    ratio: `${((time * 1e6) / results).toFixed(0)} ns/result`,
+    note: "acceptReport: grows with results² (see docs/benchmarks.md)",
+  };
+}
+
+/** Runs benchmark 3. */
+export async function decisionRounds(): Promise<Row[]> {
+  const rows: Row[] = [];
+  for (const [services, probes] of [
+    [100, 5],
+    [1000, 9],
+    [10_000, 12],
+  ] as const) {
+    rows.push(...(await size(services, probes)));
+  }
+  for (const results of [1000, 2000, 4000]) rows.push(await bigReport(results));
+  return rows;
+}

@@ -1,0 +1,167 @@
+/**
+ * Benchmark 2: signed reports per second a coordinator process accepts on one core, against a bare
+ * node:http handler that does nothing, both pinned to CPU 0 while autocannon runs on CPU 1.
+ * Every request carries a distinct pre-signed report (report ids are single-use).
+ */
+import { type ChildProcess, execFileSync, spawn } from "node:child_process";
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import autocannon from "autocannon";
+import type { Report } from "../shared/protocol.ts";
+import { signedHeaders } from "../shared/signing.ts";
+import type { Row } from "./table.ts";
+
+const BIN = new URL("../bin/healthmesh.mjs", import.meta.url).pathname;
+const PROBES = ["p1", "p2", "p3"];
+const BARE = `require("node:http").createServer((q, s) => { q.resume(); q.on("end", () => { s.writeHead(202); s.end(); }); })
+  .listen(0, "127.0.0.1", function () { console.error("listening on http://127.0.0.1:" + this.address().port); });`;
+
+/** Starts `node ARGS` pinned to CPU 0; resolves with its URL once it prints `listening on`. */
+async function pinned(
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<{ url: string; child: ChildProcess }> {
+  const child = spawn("taskset", ["-c", "0", process.execPath, ...args], {
+    env: { ...process.env, ...env },
+    stdio: ["ignore", "ignore", "pipe"],
+  });
+  let output = "";
+  return new Promise((resolve, reject) => {
+    child.stderr?.on("data", (chunk) => {
+      output += chunk;
+      const url = /listening on (http:\/\/\S+)/.exec(output)?.[1];
+      if (url) resolve({ url, child });
+    });
+    child.once("exit", () => reject(new Error(`Exited before listening: ${output}`)));
+  });
+}
+
+async function stop(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null) return;
+  const exited = new Promise((resolve) => child.once("exit", resolve));
+  child.kill("SIGINT");
+  await exited;
+}
+
+/** `count` distinct reports, signed now (the coordinator accepts timestamps within 60 s). */
+async function signedPool(count: number): Promise<{ body: string; headers: Record<string, string> }[]> {
+  const now = Date.now();
+  const at = new Date(now).toISOString();
+  const pool = [];
+  for (let i = 0; i < count; i++) {
+    const probe = PROBES[i % PROBES.length] ?? "p1";
+    const report: Report = {
+      id: `bench-${now}-${i}`,
+      probe,
+      sentAt: at,
+      healthy: true,
+      results: (["primary", "secondary"] as const).map((endpoint) => ({
+        service: "web",
+        endpoint,
+        ok: true,
+        status: 200,
+        latencyMs: 12,
+        checkedAt: at,
+      })),
+    };
+    const body = JSON.stringify(report);
+    const headers = await signedHeaders(probe, `bench-secret-${probe}`, body, now);
+    pool.push({ body, headers: { ...headers, "content-type": "application/json" } });
+  }
+  return pool;
+}
+
+async function load(url: string, pool: { body: string; headers: Record<string, string> }[], seconds: number) {
+  let next = 0;
+  return autocannon({
+    url: `${url}/v1/reports`,
+    connections: 10,
+    duration: seconds,
+    requests: [
+      {
+        method: "POST",
+        setupRequest: (request) => {
+          const item = pool[next++ % pool.length];
+          return {
+            ...request,
+            method: "POST",
+            path: "/v1/reports",
+            body: item?.body ?? "",
+            headers: item?.headers ?? {},
+          };
+        },
+      },
+    ],
+  });
+}
+
+function configYaml(): string {
+  return `zone: example.com
+providers:
+  memory: {}
+services:
+  - name: web
+    router: web-router
+    primary: { target: a.example.net., check: { url: "http://127.0.0.1:9/a" } }
+    secondary: { target: b.example.net., check: { url: "http://127.0.0.1:9/b" } }
+probes:
+  interval: 10s
+  members:
+${PROBES.map((id, i) => `    - { id: ${id}, provider: edge${i}, secretEnv: S_${id.toUpperCase()} }`).join("\n")}
+`;
+}
+
+/** Accepted reports per second of a coordinator process with its data dir under `root`. */
+async function coordinatorRate(root: string, seconds: number, profileDir?: string) {
+  const dir = mkdtempSync(join(root, "hm-bench-"));
+  writeFileSync(join(dir, "healthmesh.yaml"), configYaml());
+  const env: Record<string, string> = { HEALTHMESH_API_TOKEN: "bench" };
+  for (const id of PROBES) env[`S_${id.toUpperCase()}`] = `bench-secret-${id}`;
+  const profile = profileDir ? ["--cpu-prof", `--cpu-prof-dir=${profileDir}`] : [];
+  const config = join(dir, "healthmesh.yaml");
+  const coordinator = await pinned(
+    [...profile, BIN, "coordinator", "--config", config, "--port", "0", "--data", join(dir, "data")],
+    env,
+  );
+  try {
+    await load(coordinator.url, await signedPool(3000), 2); // warm-up
+    const pool = await signedPool(Math.max(20_000, seconds * 3000));
+    const result = await load(coordinator.url, pool, seconds);
+    return { result, pool: pool.length, rate: result["2xx"] / result.duration };
+  } finally {
+    await stop(coordinator.child);
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** Runs benchmark 2; `profileDir` also writes a CPU profile of the coordinator (data on disk) there. */
+export async function ingest(options: { seconds?: number; profileDir?: string } = {}): Promise<Row[]> {
+  const seconds = options.seconds ?? 10;
+  execFileSync("taskset", ["-pc", "1", String(process.pid)], { stdio: "ignore" }); // the load generator on CPU 1
+  try {
+    const bare = await pinned(["-e", BARE]);
+    await load(bare.url, [{ body: "{}", headers: {} }], 2); // warm-up
+    const bareResult = await load(bare.url, [{ body: "{}", headers: {} }], seconds);
+    await stop(bare.child);
+    const bareRate = bareResult["2xx"] / bareResult.duration;
+    const rows: Row[] = [];
+    const roots: [string, string][] = [[tmpdir(), "data on disk (SQLite synchronous=FULL)"]];
+    if (existsSync("/dev/shm")) roots.push(["/dev/shm", "data on tmpfs (fsync is free)"]);
+    for (const [root, where] of roots) {
+      const run = await coordinatorRate(root, seconds, root === tmpdir() ? options.profileDir : undefined);
+      const failed = run.result.non2xx + run.result.errors + run.result.timeouts;
+      rows.push({
+        bench: "2 report ingest",
+        case: `signed reports, 10 connections, 1 core, ${where}`,
+        figure: `${run.rate.toFixed(0)} reports/s (p50 ${run.result.latency.p50} ms, p99 ${run.result.latency.p99} ms)`,
+        baseline: `${bareRate.toFixed(0)} req/s bare node:http (p50 ${bareResult.latency.p50} ms)`,
+        ratio: `${((run.rate / bareRate) * 100).toFixed(1)}%`,
+        note: `${run.result["2xx"]} accepted, ${failed} refused or failed, pool ${run.pool}`,
+      });
+    }
+    return rows;
+  } finally {
+    execFileSync("taskset", ["-pc", "0,1", String(process.pid)], { stdio: "ignore" });
+  }
+}
