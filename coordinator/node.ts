@@ -97,6 +97,7 @@ export async function startCoordinator(options: {
     fetch,
     clock,
     log: options.log,
+    ingest: async (request) => app.fetch(request),
   });
   pulls.start();
   return {

@@ -3,13 +3,18 @@
  * each pull-mode member, concurrently and with a timeout; a verified answer is accepted like a pushed
  * report. No answer or a bad answer leaves the probe silent (it abstains after 3 intervals), never "down".
  */
-
 import { describeFetchError } from "../probes/checks.ts";
 import type { Clock } from "../shared/clock.ts";
 import type { ProbeMember } from "../shared/config-schema.ts";
 import type { Logger } from "../shared/log.ts";
 import { MAX_BODY_BYTES, type Report, type RunRequest, reportSchema } from "../shared/protocol.ts";
-import { signedHeaders, verifySignature } from "../shared/signing.ts";
+import {
+  PROBE_HEADER,
+  SIGNATURE_HEADER,
+  signedHeaders,
+  TIMESTAMP_HEADER,
+  verifySignature,
+} from "../shared/signing.ts";
 import type { Coordinator } from "./coordinator.ts";
 
 /** What the pull loop runs with. */
@@ -19,6 +24,11 @@ export interface PullLoopOptions {
   fetch: typeof fetch;
   clock: Clock;
   log: Logger;
+  /**
+   * Where a verified answer goes: the app's own `POST /v1/reports` (in process), so pulled reports
+   * count in metrics and the status page exactly like pushed ones. Without it, `acceptReport` directly.
+   */
+  ingest?: (request: Request) => Promise<Response>;
 }
 
 /** The outcome of one pull from one member: accepted, or why its answer did not count. */
@@ -116,8 +126,26 @@ export class PullLoop {
         `Refused the answer of "${url}": report names probe "${report.probe}", not "${member.id}"`,
       );
     }
-    await coordinator.acceptReport(report);
+    await this.#deliver(report, raw, url);
     return report.id;
+  }
+
+  /** Hands a verified answer on, signature headers and body untouched, as if the probe had pushed it. */
+  async #deliver(report: Report, raw: { headers: Headers; text: string }, url: string): Promise<void> {
+    const ingest = this.#options.ingest;
+    if (!ingest) return this.#options.coordinator.acceptReport(report);
+    const headers: Record<string, string> = { "content-type": "application/json" };
+    for (const name of [PROBE_HEADER, TIMESTAMP_HEADER, SIGNATURE_HEADER])
+      headers[name] = raw.headers.get(name) ?? "";
+    const response = await ingest(
+      new Request("http://coordinator.internal/v1/reports", { method: "POST", body: raw.text, headers }),
+    );
+    if (!response.ok) {
+      const answer = (await response.json().catch(() => null)) as { error?: { message?: string } } | null; // ErrorBody or not JSON
+      throw new PullError(
+        `Refused the answer of "${url}": ${answer?.error?.message ?? `HTTP ${response.status}`}`,
+      );
+    }
   }
 
   /** Sends the run request and reads the whole answer within the pull timeout. */

@@ -127,4 +127,15 @@ describe("a mesh of a Deno, a Worker and a Node probe, each in its real runtime,
       WAIT,
     );
   });
+
+  it("counts pulled reports in /metrics like pushed ones", async () => {
+    const response = await fetch(`${coordinator.url}/metrics`, {
+      headers: { authorization: `Bearer ${env.HEALTHMESH_API_TOKEN}` },
+    });
+    const text = await response.text();
+    for (const probe of ["deno-fra", "cf-ams", "fly-iad"]) {
+      expect(text).toMatch(new RegExp(`^healthmesh_reports_accepted_total\\{probe="${probe}"\\} [1-9]`, "m"));
+    }
+    expect(text).not.toContain('healthmesh_reports_accepted_total{probe="deno-hung"}');
+  });
 });

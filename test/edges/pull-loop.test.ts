@@ -6,6 +6,8 @@ import { MemoryStore } from "../../coordinator/store/memory.ts";
 import { createPullProbe } from "../../probes/pull.ts";
 import { ManualClock } from "../../shared/clock.ts";
 import { silentLogger } from "../../shared/log.ts";
+import { reportSchema } from "../../shared/protocol.ts";
+import { verifySignature } from "../../shared/signing.ts";
 import { meshConfig, meshEnv, routedFetch, secretEnv, type TestMember } from "./fixtures.ts";
 
 const PRIMARY = "https://primary.test/healthz";
@@ -81,7 +83,7 @@ async function mesh(behaviours: Record<string, ProbeBehaviour>, options: { canar
     clock,
     log: silentLogger,
   });
-  return { clock, web, coordinator, loop, fetch };
+  return { clock, web, coordinator, loop, fetch, env };
 }
 
 function votesOf(coordinator: Coordinator) {
@@ -201,5 +203,44 @@ describe("PullLoop", () => {
     loop.stop();
     await clock.advance(5000);
     expect(fetch.calls.length).toBe(6);
+  });
+
+  it("hands a verified answer to ingest with its signature untouched, and reports ingest's refusal", async () => {
+    const { clock, coordinator, fetch, env } = await mesh({});
+    const received: string[] = [];
+    const ingest = async (request: Request) => {
+      const body = await request.text();
+      const check = await verifySignature(request.headers, body, {
+        secretFor: (id) => env[secretEnv(id)],
+        nowMs: clock.now(),
+      });
+      if (!check.ok)
+        return Response.json({ error: { code: check.code, message: check.message } }, { status: 401 });
+      received.push(check.probeId);
+      if (check.probeId === "cf-ams") {
+        return Response.json(
+          { error: { code: "replayed", message: "Report already accepted" } },
+          { status: 401 },
+        );
+      }
+      await coordinator.acceptReport(reportSchema.parse(JSON.parse(body)));
+      return Response.json({ accepted: true }, { status: 202 });
+    };
+    const loop = new PullLoop({
+      coordinator,
+      secretFor: (id) => env[secretEnv(id)],
+      fetch,
+      clock,
+      log: silentLogger,
+      ingest,
+    });
+    const outcomes = await loop.round();
+    expect(received.sort()).toEqual(["cf-ams", "deno-fra", "deno-iad"]);
+    expect(outcomes.map((o) => (o.ok ? "ok" : o.reason))).toEqual([
+      "ok",
+      'Refused the answer of "https://cf-ams.probe.test/v1/run": Report already accepted',
+      "ok",
+    ]);
+    expect(coordinator.probe("cf-ams")).toBeUndefined();
   });
 });
