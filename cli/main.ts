@@ -1,10 +1,10 @@
 /** The `healthmesh` command line (CONTRACT §2). Exit codes: 0 ok, 1 runtime failure, 2 invalid input. */
 import { parseArgs } from "node:util";
+import { ProviderSetupError } from "../coordinator/dns/factory.ts";
+import { EnvError, startCoordinator } from "../coordinator/node.ts";
+import { runNodeProbe } from "../probes/node.ts";
 import { configJsonSchema } from "../shared/config.ts";
 import { lineLogger } from "../shared/log.ts";
-import { EnvError, startCoordinator } from "../coordinator/node.ts";
-import { ProviderSetupError } from "../coordinator/dns/factory.ts";
-import { runNodeProbe } from "../probes/node.ts";
 import { printStatus } from "./status.ts";
 import { callApi, loadConfigFile, UsageError } from "./util.ts";
 
@@ -51,7 +51,9 @@ const options = {
 
 /** Runs one CLI invocation; resolves to the exit code (long-running commands resolve when they stop). */
 export async function main(argv: string[]): Promise<number> {
-  let parsed: ReturnType<typeof parseArgs<{ args: string[]; options: typeof options; allowPositionals: true }>>;
+  let parsed: ReturnType<
+    typeof parseArgs<{ args: string[]; options: typeof options; allowPositionals: true }>
+  >;
   try {
     parsed = parseArgs({ args: argv, options, allowPositionals: true });
   } catch (error) {
@@ -113,7 +115,8 @@ async function run(command: string, rest: string[], values: Values): Promise<num
     case "coordinator": {
       const config = loadConfigFile(values.config);
       const port = Number(values.port);
-      if (!Number.isInteger(port) || port < 0 || port > 65_535) throw new UsageError(`Invalid --port "${values.port}"`);
+      if (!Number.isInteger(port) || port < 0 || port > 65_535)
+        throw new UsageError(`Invalid --port "${values.port}"`);
       const running = await startCoordinator({
         config,
         dataDir: values.data,
@@ -132,7 +135,8 @@ async function run(command: string, rest: string[], values: Values): Promise<num
     }
     case "probe": {
       if (!values.id) throw new UsageError("Missing --id: the probe's id as configured under probes.members");
-      if (!values.coordinator) throw new UsageError("Missing --coordinator: one or more coordinator URLs, comma-separated");
+      if (!values.coordinator)
+        throw new UsageError("Missing --coordinator: one or more coordinator URLs, comma-separated");
       const secret = process.env.HEALTHMESH_PROBE_SECRET;
       if (!secret) throw new UsageError("Missing probe secret: set HEALTHMESH_PROBE_SECRET");
       const coordinators = values.coordinator.split(",").map((url) => url.trim().replace(/\/$/, ""));
@@ -157,10 +161,15 @@ async function run(command: string, rest: string[], values: Values): Promise<num
       const body: Record<string, string> = { actor: `cli:${process.env.USER ?? "operator"}` };
       if (values.reason) body.reason = values.reason;
       if (command === "failover") {
-        if (values.to !== "primary" && values.to !== "secondary") throw new UsageError("Missing or invalid --to: primary or secondary");
+        if (values.to !== "primary" && values.to !== "secondary")
+          throw new UsageError("Missing or invalid --to: primary or secondary");
         body.to = values.to;
       }
-      await callApi(coordinatorUrl, `/v1/services/${encodeURIComponent(service)}/${command}`, { method: "POST", body, token });
+      await callApi(coordinatorUrl, `/v1/services/${encodeURIComponent(service)}/${command}`, {
+        method: "POST",
+        body,
+        token,
+      });
       console.log(`${command} ${service}: done`);
       return 0;
     }

@@ -1,7 +1,7 @@
 /** Shared CLI plumbing: usage errors (exit 2), config loading with located problems, API calls. */
 import { readFileSync } from "node:fs";
-import type { Config } from "../shared/config-schema.ts";
 import { type ConfigIssue, parseConfig } from "../shared/config.ts";
+import type { Config } from "../shared/config-schema.ts";
 
 /** Invalid input: bad flags or config. The CLI prints the message and exits 2. */
 export class UsageError extends Error {}
@@ -18,7 +18,9 @@ export function loadConfigFile(file: string, warn: (line: string) => void = (l) 
   try {
     text = readFileSync(file, "utf8");
   } catch (error) {
-    throw new UsageError(`Cannot read config "${file}": ${(error as NodeJS.ErrnoException).code ?? String(error)}`); // fs errors carry a code
+    throw new UsageError(
+      `Cannot read config "${file}": ${(error as NodeJS.ErrnoException).code ?? String(error)}`,
+    ); // fs errors carry a code
   }
   const result = parseConfig(text);
   if (!result.ok) throw new UsageError(result.issues.map((i) => formatIssue(i, file)).join("\n"));
@@ -53,7 +55,8 @@ export async function callApi(
   if (!response.ok) {
     const message = (json as { error?: { message?: string } })?.error?.message ?? text; // error bodies follow CONTRACT §6
     const fault = new Error(`Coordinator answered ${response.status}: ${message}`);
-    if (response.status === 400 || response.status === 404 || response.status === 409) throw new UsageError(fault.message);
+    if (response.status === 400 || response.status === 404 || response.status === 409)
+      throw new UsageError(fault.message);
     throw fault;
   }
   return json;
