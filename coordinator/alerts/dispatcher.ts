@@ -11,7 +11,7 @@ import type { Logger } from "../../shared/log.ts";
 import type { AuditEvent } from "../store/store.ts";
 import type { Route } from "./factory.ts";
 import { atLeast, formatMessage, severityOf } from "./message.ts";
-import type { LastMessage, Outbox, OutboxEntry } from "./outbox.ts";
+import { type LastMessage, lastMessageOf, type Outbox, type OutboxEntry } from "./outbox.ts";
 import { type AlertSender, DeliveryError } from "./sender.ts";
 
 /** Retry policy of deliveries. */
@@ -150,7 +150,7 @@ export class AlertDispatcher {
       if (severity === null) continue;
       const key = event.service ?? "mesh";
       const now = this.#o.clock.now();
-      const due = this.#due(lane, key, severity, now);
+      const due = this.#due(lane, key, event, severity, now);
       const group = lane.groups.get(key);
       if (group) group.events.push(event);
       if (group && group.due <= due) continue;
@@ -168,14 +168,16 @@ export class AlertDispatcher {
   }
 
   /**
-   * When a group holding an event of `severity` may go out: after `groupWait`, and no sooner than
-   * `repeatInterval` after the group's last message, unless the event is more severe than that message
-   * (a failover after a string of held flaps is news, and is not held back).
+   * When a group holding `event` may go out: after `groupWait`, and no sooner than `repeatInterval`
+   * after the group's last message, unless the event is news to it: more severe than that message
+   * (a failover after held flaps), or critical and of a kind it did not report (providers diverging
+   * after a DNS error). A repeat of what was just said (another failover while flapping) waits.
    */
-  #due(lane: Lane, key: string, severity: Severity, now: number): number {
+  #due(lane: Lane, key: string, event: AuditEvent, severity: Severity, now: number): number {
     const wait = now + lane.route.groupWaitMs;
     const last = lane.lastCreated.get(key);
     if (!last || severities.indexOf(severity) > severities.indexOf(last.severity)) return wait;
+    if (severity === "critical" && !last.types.includes(event.type)) return wait;
     return Math.max(wait, last.at + lane.route.repeatIntervalMs);
   }
 
@@ -187,7 +189,7 @@ export class AlertDispatcher {
     const cursor = buffered.length > 0 ? Math.min(...buffered) - 1 : lane.seen;
     const now = this.#o.clock.now();
     const message = formatMessage(key, group.events, this.#o.config);
-    lane.lastCreated.set(key, { at: now, severity: message.severity });
+    lane.lastCreated.set(key, lastMessageOf(message, now));
     this.#chain(lane, async () => {
       await this.#o.outbox.add(
         {

@@ -5,7 +5,13 @@
  */
 import type Database from "better-sqlite3";
 import type { AlertMessage } from "./message.ts";
-import type { LastMessage, NewOutboxEntry, Outbox, OutboxEntry } from "./outbox.ts";
+import {
+  type LastMessage,
+  lastMessageOf,
+  type NewOutboxEntry,
+  type Outbox,
+  type OutboxEntry,
+} from "./outbox.ts";
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS alert_cursors (destination TEXT PRIMARY KEY, event_id INTEGER NOT NULL);
@@ -129,10 +135,7 @@ export class SqliteOutbox implements Outbox {
       )
       .all(destination) as { key: string; created_at: number; message: string }[]; // the selected columns
     return new Map(
-      rows.map((r) => [
-        r.key,
-        { at: r.created_at, severity: (JSON.parse(r.message) as AlertMessage).severity },
-      ]),
+      rows.map((r) => [r.key, lastMessageOf(JSON.parse(r.message) as AlertMessage, r.created_at)]),
     );
   }
 

@@ -26,6 +26,13 @@ export interface OutboxEntry {
 export interface LastMessage {
   at: number;
   severity: Severity;
+  /** The event types the message reported. */
+  types: string[];
+}
+
+/** What a stored message says about itself for `repeatInterval`. */
+export function lastMessageOf(message: AlertMessage, at: number): LastMessage {
+  return { at, severity: message.severity, types: [...new Set(message.lines.map((l) => l.type))] };
 }
 
 /** An entry before the outbox numbers it. */
@@ -95,7 +102,7 @@ export class MemoryOutbox implements Outbox {
   async lastCreated(destination: string): Promise<Map<string, LastMessage>> {
     const out = new Map<string, LastMessage>();
     for (const e of this.#entries)
-      if (e.destination === destination) out.set(e.key, { at: e.createdAt, severity: e.message.severity });
+      if (e.destination === destination) out.set(e.key, lastMessageOf(e.message, e.createdAt));
     return out;
   }
 
