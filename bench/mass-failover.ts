@@ -6,6 +6,7 @@
  */
 import { Coordinator } from "../coordinator/coordinator.ts";
 import { createProviders } from "../coordinator/dns/factory.ts";
+import type { DnsProvider } from "../coordinator/dns/provider.ts";
 import { MemoryStore } from "../coordinator/store/memory.ts";
 import type { AuditEvent } from "../coordinator/store/store.ts";
 import { systemClock } from "../shared/clock.ts";
@@ -56,7 +57,10 @@ async function switchAll(routers: number) {
     },
   });
   const env: Record<string, string> = { CF: "cf", DS: "ds" };
-  const providers = createProviders(config, { env: (name) => env[name], fetch, clock });
+  const spans: { provider: string; op: string; ms: number }[] = [];
+  const providers = createProviders(config, { env: (name) => env[name], fetch, clock }).map((p) =>
+    timed(p, spans),
+  );
   let decidedAt = 0;
   const onEvents = (events: AuditEvent[]) => {
     if (!decidedAt && events.some((e) => e.type === "failover")) decidedAt = performance.now();
@@ -80,6 +84,7 @@ async function switchAll(routers: number) {
   await coordinator.reconciler.idle();
   cf.standin.requests.reset();
   desec.standin.requests.reset();
+  spans.length = 0;
 
   const at = new Date().toISOString();
   const results = config.services.flatMap((svc) => [
@@ -101,7 +106,28 @@ async function switchAll(routers: number) {
   const counts = { cf: { ...countOf(cf.standin.requests) }, desec: { ...countOf(desec.standin.requests) } };
   coordinator.stop();
   await Promise.all([cf.close(), desec.close()]);
-  return { ok, wall, counts };
+  return { ok, wall, counts, spans: [...spans] };
+}
+
+/** A provider whose calls are timed into `spans` (where a mass switch spends its time). */
+function timed(provider: DnsProvider, spans: { provider: string; op: string; ms: number }[]): DnsProvider {
+  const time = async <T>(op: string, fn: () => Promise<T>): Promise<T> => {
+    const start = performance.now();
+    try {
+      return await fn();
+    } finally {
+      spans.push({ provider: provider.name, op, ms: performance.now() - start });
+    }
+  };
+  return {
+    name: provider.name,
+    readRouters: (names) => time("read", () => provider.readRouters(names)),
+    writeRouters: (changes) => time("write", () => provider.writeRouters(changes)),
+  };
+}
+
+function spanText(spans: readonly { provider: string; op: string; ms: number }[]): string {
+  return spans.map((s) => `${s.provider === "cloudflare" ? "CF" : "deSEC"} ${s.op} ${ms(s.ms)}`).join(", ");
 }
 
 function countOf(requests: { get(method: string): number; total(): number }) {
@@ -128,6 +154,7 @@ export async function massFailover(sizes: readonly number[] = [1, 50, 200, 1000]
       figure: `${ms(run.wall)}${run.ok ? "" : " (NOT all switched)"}; Cloudflare ${cf.total} calls (${cf.reads} GET, ${cf.writes} write), deSEC ${desec.total} (${desec.reads} GET, ${desec.writes} write)`,
       baseline: `${ms(single)} (1 router); floor ${cfFloor} + ${desecFloor} calls`,
       ratio: `time ${(run.wall / single).toFixed(1)}×, calls ${((cf.total + desec.total) / (cfFloor + desecFloor)).toFixed(2)}×`,
+      note: spanText(run.spans),
     });
   }
   return rows;
