@@ -48,12 +48,8 @@ export async function testAlerts(
           fault?.retryAfterMs !== undefined
             ? ` (the platform asks to retry after ${fault.retryAfterMs} ms)`
             : "";
-        return {
-          name: d.name,
-          type: d.sender.type,
-          ok: false,
-          detail: `${(error as Error).message}${retry}`,
-        }; // senders throw Error subclasses
+        const text = error instanceof Error ? error.message : String(error);
+        return { name: d.name, type: d.sender.type, ok: false, detail: `${text}${retry}` };
       }
     }),
   );

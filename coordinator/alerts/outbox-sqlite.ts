@@ -134,6 +134,7 @@ export class SqliteOutbox implements Outbox {
          (SELECT max(id) FROM alert_outbox WHERE destination = ? GROUP BY key)`,
       )
       .all(destination) as { key: string; created_at: number; message: string }[]; // the selected columns
+    // `message` is written only by `add`, as a serialized AlertMessage.
     return new Map(
       rows.map((r) => [r.key, lastMessageOf(JSON.parse(r.message) as AlertMessage, r.created_at)]),
     );
