@@ -4,13 +4,16 @@ import { systemClock } from "../shared/clock.ts";
 import type { Config } from "../shared/config-schema.ts";
 import type { Logger } from "../shared/log.ts";
 import { startAlerts } from "./alerts/alerts.ts";
+import { destinationNames } from "./alerts/factory.ts";
 import { SqliteOutbox } from "./alerts/outbox-sqlite.ts";
 import { buildApp } from "./app.ts";
 import { Coordinator, type CoordinatorDeps } from "./coordinator.ts";
 import { createProviders } from "./dns/factory.ts";
 import { routerTtlProblems } from "./dns/preflight.ts";
 import type { DnsProvider } from "./dns/provider.ts";
+import { CoordinatorMetrics } from "./metrics.ts";
 import { PullLoop } from "./pull.ts";
+import { refusalReasons } from "./routes/probes.ts";
 import { SqliteStore } from "./store/sqlite.ts";
 
 /** A missing environment variable that the config names; exit code 2. */
@@ -56,7 +59,10 @@ export async function startCoordinator(options: {
   const ttlProblems = await routerTtlProblems(config, providers, { clock, log: options.log });
   if (ttlProblems.length > 0) throw new EnvError(ttlProblems.join("\n"));
   const store = new SqliteStore(options.dataDir);
+  // One set of counters: the alert engine feeds its deliveries into what /metrics serves.
+  const metrics = new CoordinatorMetrics({ refusalReasons, destinations: destinationNames(config.alerts) });
   const alerts = await startAlerts({
+    counters: metrics.alerts,
     config,
     env: (name) => env[name],
     outbox: new SqliteOutbox(store.db),
@@ -79,6 +85,7 @@ export async function startCoordinator(options: {
   });
   alerts.watch(coordinator);
   const app = buildApp({
+    metrics,
     coordinator,
     clock,
     log: options.log,

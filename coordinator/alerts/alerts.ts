@@ -6,6 +6,7 @@ import type { Clock } from "../../shared/clock.ts";
 import type { Config } from "../../shared/config-schema.ts";
 import type { Logger } from "../../shared/log.ts";
 import type { Coordinator } from "../coordinator.ts";
+import type { AlertCounters } from "../metrics.ts";
 import type { AuditEvent, Store } from "../store/store.ts";
 import { AlertDispatcher, type RetryPolicy } from "./dispatcher.ts";
 import { DivergenceWatch } from "./divergence.ts";
@@ -33,6 +34,7 @@ export async function startAlerts(options: {
   log: Logger;
   retry?: Partial<RetryPolicy>;
   divergedAfterMs?: number;
+  counters?: AlertCounters;
 }): Promise<Alerts> {
   const { config, clock, log } = options;
   const destinations = [];
@@ -48,6 +50,7 @@ export async function startAlerts(options: {
     clock,
     log,
     ...(options.retry ? { retry: options.retry } : {}),
+    ...(options.counters ? { counters: options.counters } : {}),
   });
   await dispatcher.start();
   let divergence: DivergenceWatch | null = null;

@@ -8,6 +8,7 @@ import { type Severity, severities } from "../../shared/alert-config.ts";
 import type { Clock } from "../../shared/clock.ts";
 import type { Config } from "../../shared/config-schema.ts";
 import type { Logger } from "../../shared/log.ts";
+import type { AlertCounters } from "../metrics.ts";
 import type { AuditEvent } from "../store/store.ts";
 import type { Route } from "./factory.ts";
 import { atLeast, formatMessage, severityOf } from "./message.ts";
@@ -42,6 +43,8 @@ export interface DispatcherOptions {
   log: Logger;
   retry?: Partial<RetryPolicy>;
   random?: () => number;
+  /** Counts each delivery and each failed attempt per destination (for `/metrics`). */
+  counters?: AlertCounters;
 }
 
 interface Group {
@@ -249,8 +252,10 @@ export class AlertDispatcher {
     try {
       await lane.sender.send(entry.message, { id: entry.deliveryId, attempt: attempts });
       await this.#o.outbox.markSent(entry.id, attempts);
+      this.#o.counters?.delivered(lane.name);
       this.#o.log.info(`Alert delivered to "${lane.name}": ${entry.message.title}`, { attempts });
     } catch (error) {
+      this.#o.counters?.failed(lane.name);
       const fault =
         error instanceof DeliveryError ? error : new DeliveryError(String(error), { retryable: true });
       if (!fault.retryable || attempts >= this.#retry.maxAttempts) {
