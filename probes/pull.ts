@@ -83,6 +83,7 @@ async function readRunRequest(
   const raw = new TextDecoder().decode(bytes);
   const nowMs = options.clock.now();
   const check = await verifySignature(request.headers, raw, {
+    verifier: "probe",
     secretFor: (id) => (id === options.id ? options.secret : undefined),
     nowMs,
   });

@@ -61,7 +61,13 @@ export type SignatureCheck =
 export async function verifySignature(
   headers: { get(name: string): string | null },
   body: string,
-  options: { secretFor: (probeId: string) => string | undefined; nowMs: number; maxSkewSeconds?: number },
+  options: {
+    secretFor: (probeId: string) => string | undefined;
+    nowMs: number;
+    maxSkewSeconds?: number;
+    /** Who is verifying, for the refusal message: the coordinator (default) or a probe answering a pull. */
+    verifier?: "coordinator" | "probe";
+  },
 ): Promise<SignatureCheck> {
   const probeId = headers.get(PROBE_HEADER);
   const timestampText = headers.get(TIMESTAMP_HEADER);
@@ -79,11 +85,13 @@ export async function verifySignature(
   const timestamp = /^\d{1,12}$/.test(timestampText) ? Number(timestampText) : Number.NaN;
   const skew = Math.abs(options.nowMs / 1000 - timestamp);
   const maxSkew = options.maxSkewSeconds ?? MAX_SKEW_SECONDS;
+  const verifier = options.verifier ?? "coordinator";
+  const sender = verifier === "coordinator" ? "probe" : "coordinator";
   if (!Number.isFinite(skew) || skew > maxSkew) {
     return {
       ok: false,
       code: "stale_timestamp",
-      message: `Refused timestamp "${timestampText}": more than ${maxSkew} s from the coordinator's clock (${Math.floor(options.nowMs / 1000)}); check the probe's clock`,
+      message: `Refused timestamp "${timestampText}": more than ${maxSkew} s from the ${verifier}'s clock (${Math.floor(options.nowMs / 1000)}); check the ${sender}'s clock`,
     };
   }
   const expected = await signPayload(secret, timestamp, body);

@@ -60,3 +60,11 @@ describe("probe request signing", () => {
     }
   });
 });
+
+describe("stale-timestamp refusals name the right clocks", () => {
+  it("tells a probe answering a pull to check the coordinator's clock", async () => {
+    const h = await signedHeaders("p1", "s3cret", "b", NOW - 300_000);
+    const check = await verifySignature(headersOf(h), "b", { secretFor, nowMs: NOW, verifier: "probe" });
+    expect(check.ok ? "" : check.message).toMatch(/from the probe's clock .*check the coordinator's clock/);
+  });
+});
