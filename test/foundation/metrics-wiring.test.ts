@@ -16,14 +16,29 @@ it("counts a delivered alert in healthmesh_alert_deliveries_total", async () => 
     ...configObject(),
     alerts: [{ type: "webhook", name: "ops", urlEnv: "HOOK_URL", groupWait: "0s", events: ["pause"] }],
   });
-  const env = { HEALTHMESH_API_TOKEN: "t", HOOK_URL: `${sink.url}/hook`, SECRET_P1: "a", SECRET_P2: "b", SECRET_P3: "c" };
-  const running = await startCoordinator({ config, dataDir: dir, host: "127.0.0.1", port: 0, env, log: silentLogger });
+  const env = {
+    HEALTHMESH_API_TOKEN: "t",
+    HOOK_URL: `${sink.url}/hook`,
+    SECRET_P1: "a",
+    SECRET_P2: "b",
+    SECRET_P3: "c",
+  };
+  const running = await startCoordinator({
+    config,
+    dataDir: dir,
+    host: "127.0.0.1",
+    port: 0,
+    env,
+    log: silentLogger,
+  });
   try {
     await running.coordinator.pause("web", { actor: "test" });
     const deadline = Date.now() + 10_000;
     while (sink.received.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     expect(sink.received).toHaveLength(1);
-    const text = await (await fetch(`${running.url}/metrics`, { headers: { authorization: "Bearer t" } })).text();
+    const text = await (
+      await fetch(`${running.url}/metrics`, { headers: { authorization: "Bearer t" } })
+    ).text();
     expect(text).toMatch(/^healthmesh_alert_deliveries_total\{destination="ops"\} 1$/m);
     expect(text).toMatch(/^healthmesh_alert_failures_total\{destination="ops"\} 0$/m);
   } finally {
