@@ -44,9 +44,14 @@ export function parseConfig(text: string): ConfigResult {
     };
   }
   const lineOf = (path: readonly PropertyKey[]) => lineOfPath(doc, lineCounter, path);
-  const parsed = configSchema.safeParse(doc.toJS() ?? {});
+  const raw: unknown = doc.toJS() ?? {};
+  const parsed = configSchema.safeParse(raw);
   if (!parsed.success) {
-    return { ok: false, issues: parsed.error.issues.map((issue) => zodIssue(issue, lineOf)) };
+    const schemaIssues = parsed.error.issues.map((issue) => zodIssue(issue, lineOf));
+    const crossIssues = crossCheckValidParts(raw, parsed.error.issues).map((issue) =>
+      withLine(issue, lineOf),
+    );
+    return { ok: false, issues: [...schemaIssues, ...crossIssues] };
   }
   const found = crossCheck(parsed.data).map((issue) => withLine(issue, lineOf));
   const errors = found.filter((issue) => issue.severity === "error");
@@ -112,6 +117,51 @@ function lineOfPath(doc: Document, counter: LineCounter, path: readonly Property
     if (depth > 0 && !isMap(node) && !isSeq(node) && node !== undefined) break;
   }
   return undefined;
+}
+
+/** The arrays whose elements can be set aside when they fail the schema, by the path of the array. */
+const ELEMENT_ARRAYS = [["services"], ["records"], ["alerts"], ["probes", "members"]] as const;
+
+/**
+ * Cross-checks what is valid when some array elements fail the schema, so that one run reports
+ * both kinds of problem: the failing elements are set aside and the paths mapped back.
+ */
+function crossCheckValidParts(raw: unknown, issues: readonly z.core.$ZodIssue[]): RawIssue[] {
+  const failing = new Map<string, Set<number>>();
+  for (const issue of issues) {
+    const array = ELEMENT_ARRAYS.find((a) => a.every((key, i) => issue.path[i] === key));
+    const index = array ? issue.path[array.length] : undefined;
+    if (!array || typeof index !== "number") return []; // a problem outside an element: no safe repair
+    const key = array.join(".");
+    failing.set(key, (failing.get(key) ?? new Set()).add(index));
+  }
+  const repaired = structuredClone(raw) as Record<string, unknown>; // issues inside arrays mean the root is an object
+  const kept = new Map<string, number[]>();
+  for (const array of ELEMENT_ARRAYS) {
+    const parent = array.length === 1 ? repaired : (repaired[array[0]] as Record<string, unknown>);
+    const last = array[array.length - 1] as string; // the arrays above are non-empty
+    const items = parent?.[last];
+    if (!Array.isArray(items)) continue;
+    const drop = failing.get(array.join(".")) ?? new Set<number>();
+    const indexes = items.map((_, i) => i).filter((i) => !drop.has(i));
+    kept.set(array.join("."), indexes);
+    parent[last] = indexes.map((i) => items[i]);
+  }
+  const parsed = configSchema.safeParse(repaired);
+  if (!parsed.success) return [];
+  // Warnings count elements, so on a repaired config they would mislead: keep errors only.
+  return crossCheck(parsed.data)
+    .filter((issue) => issue.severity === "error")
+    .map((issue) => {
+      const array = ELEMENT_ARRAYS.find((a) => a.every((key, i) => issue.path[i] === key));
+      const at = array?.length ?? 0;
+      const index = issue.path[at];
+      const original = array && typeof index === "number" ? kept.get(array.join("."))?.[index] : undefined;
+      if (original === undefined) return issue;
+      const path = [...issue.path];
+      path[at] = original;
+      return { ...issue, path };
+    });
 }
 
 function hostOf(url: string): string {

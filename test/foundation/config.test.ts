@@ -106,6 +106,21 @@ describe("parseConfig()", () => {
     expect(result.issues.find((i) => i.path === path)?.message).toContain(text);
   });
 
+  it("reports cross-reference problems beside schema problems in one run", () => {
+    const bad = valid
+      .replace("id: c, provider: hetzner,", "id: b, provider: hetzner, mode: sideways,")
+      .replace("id: b, provider: fly,", "id: b, provider: fly, region: here,")
+      .replace("https://cf-front.example.com/healthz", "https://web-router.example.com/healthz");
+    const result = parseConfig(bad);
+    expect(result.ok).toBe(false);
+    if (result.ok) return;
+    expect(result.issues.map((i) => i.path)).toEqual([
+      "probes.members[2].mode",
+      "services[0].primary.check.url",
+    ]);
+    expect(result.issues[1]?.line).toBe(9);
+  });
+
   it("warns about fewer than 3 probes and probes on a single edge provider", () => {
     const result = parseConfig(
       valid.replace(/ {4}- \{ id: c.*\n/, "").replace("provider: deno-deploy", "provider: fly"),
