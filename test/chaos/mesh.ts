@@ -28,6 +28,8 @@ export interface MeshOptions {
   /** Reconciler tuning for both providers. */
   providerTimeout?: string;
   maxBackoff?: string;
+  /** Pull-mode members: probe id → the URL the coordinator calls (`POST {url}/v1/run`). */
+  pull?: Record<string, string>;
   /** A webhook alert destination, its URL from env ALERT_URL. */
   alertGroupWait?: string;
 }
@@ -82,8 +84,13 @@ ${o.desec ? "    desec: { ttl: 3600 }\n" : ""}    primary:
 probes:
   interval: ${o.interval ?? "500ms"}
 ${o.canaries ? `  canaries: [${o.canaries.map((c) => `"${c}"`).join(", ")}]\n` : ""}  members:
-${o.probes.map((id, i) => `    - { id: ${id}, provider: edge-${i}, secretEnv: ${secretEnv(id)} }`).join("\n")}
+${o.probes.map((id, i) => `    - { id: ${id}, provider: edge-${i}, secretEnv: ${secretEnv(id)}${pullOf(o, id)} }`).join("\n")}
 ${alerts}`;
+}
+
+function pullOf(o: MeshOptions, id: string): string {
+  const url = o.pull?.[id];
+  return url ? `, mode: pull, url: "${url}"` : "";
 }
 
 /** The parts of `GET /v1/status` the scenarios read. */
