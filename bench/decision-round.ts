@@ -120,36 +120,43 @@ async function size(services: number, probes: number): Promise<Row[]> {
   ];
 }
 
-/** One report of `results` results from one probe, folded by `acceptReport` (services = results / 2). */
-async function bigReport(results: number): Promise<Row> {
-  const services = results / 2;
-  const { coordinator, config } = await loaded(services, 3);
+/** Median time (ms) to fold one report of `results` results from one probe (`acceptReport`; services = results / 2). */
+async function foldTime(results: number): Promise<number> {
+  const { coordinator, config } = await loaded(results / 2, 3);
   const at = new Date(Date.UTC(2026, 0, 1)).toISOString();
-  const report = (id: string) => ({
-    id,
-    probe: "p0",
-    sentAt: at,
-    healthy: true,
-    results: config.services.flatMap((svc) =>
-      (["primary", "secondary"] as const).map((endpoint) => ({
-        service: svc.name,
-        endpoint,
-        ok: true,
-        checkedAt: at,
-      })),
-    ),
-  });
+  const checks = config.services.flatMap((svc) =>
+    (["primary", "secondary"] as const).map((endpoint) => ({
+      service: svc.name,
+      endpoint,
+      ok: true,
+      checkedAt: at,
+    })),
+  );
   let seq = 0;
-  const time = await timeIt(() => coordinator.acceptReport(report(`r${seq++}`)), 3);
+  const report = () => ({ id: `r${seq++}`, probe: "p0", sentAt: at, healthy: true, results: checks });
+  await coordinator.acceptReport(report()); // warm up
+  const time = await timeIt(() => coordinator.acceptReport(report()), 5);
   coordinator.stop();
-  return {
-    bench: "3 report fold",
-    case: `1 report × ${results.toLocaleString("en")} results`,
-    figure: ms(time),
-    baseline: "—",
-    ratio: `${((time * 1e6) / results).toFixed(0)} ns/result`,
-    note: "acceptReport: grows with results² (see docs/benchmarks.md)",
-  };
+  return time;
+}
+
+/** Report fold times by size; each is compared with the report half its size (2× = linear, 4× = quadratic). */
+async function reportFolds(sizes: readonly number[]): Promise<Row[]> {
+  const rows: Row[] = [];
+  let previous: number | null = null;
+  for (const results of sizes) {
+    const time = await foldTime(results);
+    rows.push({
+      bench: "3 report fold",
+      case: `1 report × ${results.toLocaleString("en")} results`,
+      figure: ms(time),
+      baseline: previous === null ? "—" : `${ms(previous)} (half the results)`,
+      ratio: previous === null ? "—" : `${(time / previous).toFixed(1)}× per doubling`,
+      note: `${((time * 1e6) / results).toFixed(0)} ns per result`,
+    });
+    previous = time;
+  }
+  return rows;
 }
 
 /** Runs benchmark 3. */
@@ -162,6 +169,6 @@ export async function decisionRounds(): Promise<Row[]> {
   ] as const) {
     rows.push(...(await size(services, probes)));
   }
-  for (const results of [1000, 2000, 4000]) rows.push(await bigReport(results));
+  rows.push(...(await reportFolds([500, 1000, 2000, 4000])));
   return rows;
 }
