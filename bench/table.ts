@@ -58,6 +58,7 @@ export function median(values: readonly number[]): number {
 
 /** Milliseconds with sensible precision. */
 export function ms(value: number): string {
+  if (value < 0.1) return `${(value * 1000).toFixed(1)} µs`;
   return value < 10
     ? `${value.toFixed(2)} ms`
     : value < 1000
