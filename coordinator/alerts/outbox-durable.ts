@@ -1,0 +1,175 @@
+/**
+ * The alert outbox in a SQLite-backed Durable Object (the Workers coordinator), beside the store's
+ * tables: the same two tables as `SqliteOutbox`, so an alert queued before the object is evicted or
+ * restarted is delivered after it wakes.
+ */
+import type { DurableSqlStorage, SqlValue } from "../store/durable.ts";
+import type { AlertMessage } from "./message.ts";
+import {
+  type LastMessage,
+  lastMessageOf,
+  type NewOutboxEntry,
+  type Outbox,
+  type OutboxEntry,
+} from "./outbox.ts";
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS alert_cursors (destination TEXT PRIMARY KEY, event_id INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS alert_outbox (id INTEGER PRIMARY KEY AUTOINCREMENT, delivery_id TEXT NOT NULL UNIQUE,
+  destination TEXT NOT NULL, key TEXT NOT NULL, message TEXT NOT NULL, event_ids TEXT NOT NULL,
+  max_event_id INTEGER NOT NULL, created_at INTEGER NOT NULL, next_at INTEGER NOT NULL,
+  attempts INTEGER NOT NULL DEFAULT 0, state TEXT NOT NULL DEFAULT 'pending', last_error TEXT);
+CREATE INDEX IF NOT EXISTS alert_outbox_pending ON alert_outbox (destination, state, id);
+`;
+
+type Row = {
+  id: number;
+  delivery_id: string;
+  destination: string;
+  key: string;
+  message: string;
+  event_ids: string;
+  created_at: number;
+  next_at: number;
+  attempts: number;
+  state: OutboxEntry["state"];
+  last_error: string | null;
+};
+
+const ADVANCE = `INSERT INTO alert_cursors (destination, event_id) VALUES (?, ?)
+  ON CONFLICT (destination) DO UPDATE SET event_id = max(event_id, excluded.event_id)`;
+
+function entryOf(row: Row): OutboxEntry {
+  // Rows are written only by this class, so the JSON columns hold the shapes it wrote.
+  return {
+    id: row.id,
+    deliveryId: row.delivery_id,
+    destination: row.destination,
+    key: row.key,
+    message: JSON.parse(row.message) as AlertMessage,
+    eventIds: JSON.parse(row.event_ids) as number[],
+    createdAt: row.created_at,
+    nextAt: row.next_at,
+    attempts: row.attempts,
+    state: row.state,
+    ...(row.last_error !== null ? { lastError: row.last_error } : {}),
+  };
+}
+
+/** An `Outbox` in the SQLite database of the Durable Object that owns `storage`. */
+export class DurableOutbox implements Outbox {
+  readonly #storage: DurableSqlStorage;
+
+  constructor(storage: DurableSqlStorage) {
+    this.#storage = storage;
+    storage.sql.exec(SCHEMA);
+  }
+
+  #rows<T extends Record<string, SqlValue>>(query: string, ...bindings: SqlValue[]): T[] {
+    return this.#storage.sql.exec<T>(query, ...bindings).toArray();
+  }
+
+  async cursors(): Promise<Map<string, number>> {
+    const rows = this.#rows<{ destination: string; event_id: number }>(
+      "SELECT destination, event_id FROM alert_cursors",
+    );
+    return new Map(rows.map((r) => [r.destination, r.event_id]));
+  }
+
+  async initCursor(destination: string, eventId: number): Promise<void> {
+    this.#rows(
+      "INSERT INTO alert_cursors (destination, event_id) VALUES (?, ?) ON CONFLICT DO NOTHING",
+      destination,
+      eventId,
+    );
+  }
+
+  async advanceCursor(destination: string, eventId: number): Promise<void> {
+    this.#rows(ADVANCE, destination, eventId);
+  }
+
+  async add(entry: NewOutboxEntry, cursor: number): Promise<OutboxEntry> {
+    const id = this.#storage.transactionSync(() => {
+      const [row] = this.#rows<{ id: number }>(
+        `INSERT INTO alert_outbox (delivery_id, destination, key, message, event_ids, max_event_id, created_at, next_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+        entry.deliveryId,
+        entry.destination,
+        entry.key,
+        JSON.stringify(entry.message),
+        JSON.stringify(entry.eventIds),
+        Math.max(0, ...entry.eventIds),
+        entry.createdAt,
+        entry.nextAt,
+      );
+      if (!row) throw new Error(`Cannot queue an alert for "${entry.destination}": SQLite returned no id`);
+      this.#rows(ADVANCE, entry.destination, cursor);
+      return row.id;
+    });
+    return { ...entry, id, attempts: 0, state: "pending" };
+  }
+
+  async pending(destination: string): Promise<OutboxEntry[]> {
+    return this.#rows<Row>(
+      "SELECT * FROM alert_outbox WHERE destination = ? AND state = 'pending' ORDER BY id",
+      destination,
+    ).map(entryOf);
+  }
+
+  async takenEventIds(destination: string, afterId: number): Promise<Set<number>> {
+    const rows = this.#rows<{ event_ids: string }>(
+      "SELECT event_ids FROM alert_outbox WHERE destination = ? AND max_event_id > ?",
+      destination,
+      afterId,
+    );
+    const ids = rows.flatMap((r) => JSON.parse(r.event_ids) as number[]); // written by `add` as a number array
+    return new Set(ids.filter((id) => id > afterId));
+  }
+
+  async lastCreated(destination: string): Promise<Map<string, LastMessage>> {
+    const rows = this.#rows<{ key: string; created_at: number; message: string }>(
+      `SELECT key, created_at, message FROM alert_outbox WHERE id IN
+       (SELECT max(id) FROM alert_outbox WHERE destination = ? GROUP BY key)`,
+      destination,
+    );
+    // `message` is written only by `add`, as a serialized AlertMessage.
+    return new Map(
+      rows.map((r) => [r.key, lastMessageOf(JSON.parse(r.message) as AlertMessage, r.created_at)]),
+    );
+  }
+
+  async markSent(id: number, attempts: number): Promise<void> {
+    this.#rows("UPDATE alert_outbox SET state = 'sent', attempts = ? WHERE id = ?", attempts, id);
+  }
+
+  async reschedule(id: number, options: { nextAt: number; attempts: number; error: string }): Promise<void> {
+    this.#rows(
+      "UPDATE alert_outbox SET next_at = ?, attempts = ?, last_error = ? WHERE id = ?",
+      options.nextAt,
+      options.attempts,
+      options.error,
+      id,
+    );
+  }
+
+  async markFailed(id: number, options: { attempts: number; error: string }): Promise<void> {
+    this.#rows(
+      "UPDATE alert_outbox SET state = 'failed', attempts = ?, last_error = ? WHERE id = ?",
+      options.attempts,
+      options.error,
+      id,
+    );
+  }
+
+  async list(destination?: string): Promise<OutboxEntry[]> {
+    const rows =
+      destination === undefined
+        ? this.#rows<Row>("SELECT * FROM alert_outbox ORDER BY id")
+        : this.#rows<Row>("SELECT * FROM alert_outbox WHERE destination = ? ORDER BY id", destination);
+    return rows.map(entryOf);
+  }
+
+  async prune(beforeMs: number): Promise<void> {
+    this.#rows("DELETE FROM alert_outbox WHERE state != 'pending' AND created_at < ?", beforeMs);
+  }
+}
