@@ -1,0 +1,177 @@
+/**
+ * The coordinator as a SQLite-backed Durable Object (Cloudflare Workers): one object holds the store,
+ * the alert outbox, the DNS reconciler and the app, and answers every request the Worker routes to it.
+ * The config file's text (YAML or JSON) comes from the `HEALTHMESH_CONFIG` binding; the secrets it
+ * names (API token, probe secrets, DNS tokens, alert URLs) from Worker secrets of those names.
+ */
+import { type Clock, systemClock } from "../shared/clock.ts";
+import { parseConfig } from "../shared/config.ts";
+import type { Config } from "../shared/config-schema.ts";
+import { type Logger, lineLogger } from "../shared/log.ts";
+import { startAlerts } from "./alerts/alerts.ts";
+import { destinationNames } from "./alerts/factory.ts";
+import { DurableOutbox } from "./alerts/outbox-durable.ts";
+import { buildApp } from "./app.ts";
+import { Coordinator } from "./coordinator.ts";
+import { createProviders } from "./dns/factory.ts";
+import { routerTtlProblems } from "./dns/preflight.ts";
+import { CoordinatorMetrics } from "./metrics.ts";
+import { PullLoop } from "./pull.ts";
+import { refusalReasons } from "./routes/probes.ts";
+import { type DurableSqlStorage, DurableStore } from "./store/durable.ts";
+
+/** The Worker's bindings as the object sees them: vars and secrets are strings, the rest is ignored. */
+export type CoordinatorEnv = Record<string, unknown>;
+
+/** The part of `DurableObjectState` (@cloudflare/workers-types) the coordinator uses. */
+export interface CoordinatorState {
+  storage: DurableSqlStorage & {
+    getAlarm(): Promise<number | null>;
+    setAlarm(scheduledTime: number): Promise<void>;
+  };
+}
+
+/** The config or a secret it names is missing or invalid; the object answers 500 until it is fixed. */
+export class CoordinatorSetupError extends Error {
+  readonly retryable = false;
+  override readonly name = "CoordinatorSetupError";
+}
+
+/** What an open coordinator object holds. */
+interface Opened {
+  config: Config;
+  clock: Clock;
+  coordinator: Coordinator;
+  store: DurableStore;
+  pulls: PullLoop;
+  fetch: (request: Request) => Response | Promise<Response>;
+}
+
+const PRUNE_AFTER_MS = 10 * 60_000;
+
+/** The coordinator Durable Object: opens on its first request or alarm, then serves the app. */
+export class DurableCoordinator {
+  readonly #state: CoordinatorState;
+  readonly #env: CoordinatorEnv;
+  readonly #log: Logger = lineLogger((line) => console.log(line), "coordinator: ");
+  #opening: Promise<Opened> | null = null;
+
+  constructor(state: CoordinatorState, env: CoordinatorEnv) {
+    this.#state = state;
+    this.#env = env;
+  }
+
+  /** Routes a request to the coordinator's app. */
+  async fetch(request: Request): Promise<Response> {
+    let opened: Opened;
+    try {
+      opened = await this.#open();
+    } catch (error) {
+      const setup = error instanceof CoordinatorSetupError;
+      const message = error instanceof Error ? error.message : String(error);
+      const code = setup ? "coordinator_misconfigured" : "coordinator_unavailable";
+      return Response.json({ error: { code, message } }, { status: setup ? 500 : 503 });
+    }
+    return opened.fetch(request);
+  }
+
+  /**
+   * The interval tick. Timers inside a Durable Object only run while it is awake, and an idle object
+   * is evicted, so decision rounds, pulls and pruning ride on a storage alarm that wakes it again.
+   */
+  async alarm(): Promise<void> {
+    const opened = await this.#open(); // a throw makes the runtime retry the alarm with backoff
+    const now = opened.clock.now();
+    await this.#state.storage.setAlarm(now + opened.config.probes.interval);
+    await Promise.all([
+      opened.coordinator.evaluate(),
+      opened.store.pruneReports(now - PRUNE_AFTER_MS),
+      opened.pulls.round(),
+    ]);
+  }
+
+  #open(): Promise<Opened> {
+    this.#opening ??= openCoordinator(this.#state, this.#env, this.#log).catch((error: unknown) => {
+      this.#opening = null;
+      this.#log.error("Cannot open the coordinator", { error: String(error) });
+      throw error;
+    });
+    return this.#opening;
+  }
+}
+
+function readConfig(env: CoordinatorEnv): Config {
+  const text = env.HEALTHMESH_CONFIG;
+  if (typeof text !== "string" || text.trim() === "")
+    throw new CoordinatorSetupError(
+      "Missing config: set the HEALTHMESH_CONFIG var or secret to the text of healthmesh.yaml",
+    );
+  const parsed = parseConfig(text);
+  if (!parsed.ok)
+    throw new CoordinatorSetupError(
+      `Invalid config in HEALTHMESH_CONFIG: ${parsed.issues.map((i) => `${i.path}: ${i.message}`).join("; ")}`,
+    );
+  return parsed.config;
+}
+
+function readSecrets(config: Config, env: (name: string) => string | undefined) {
+  const apiToken = env(config.coordinator.apiTokenEnv);
+  if (!apiToken)
+    throw new CoordinatorSetupError(
+      `Missing API token: set the Worker secret ${config.coordinator.apiTokenEnv} (coordinator.apiTokenEnv)`,
+    );
+  const secrets = new Map<string, string>();
+  config.probes.members.forEach((member, i) => {
+    const secret = env(member.secretEnv);
+    if (!secret)
+      throw new CoordinatorSetupError(
+        `Missing probe secret: set the Worker secret ${member.secretEnv} (probes.members[${i}].secretEnv, probe "${member.id}")`,
+      );
+    secrets.set(member.id, secret);
+  });
+  return { apiToken, secretFor: (id: string) => secrets.get(id) };
+}
+
+async function openCoordinator(
+  state: CoordinatorState,
+  bindings: CoordinatorEnv,
+  log: Logger,
+): Promise<Opened> {
+  const config = readConfig(bindings);
+  const env = (name: string) => {
+    const value = bindings[name];
+    return typeof value === "string" ? value : undefined;
+  };
+  const { apiToken, secretFor } = readSecrets(config, env);
+  const clock = systemClock();
+  // Workers refuse a `fetch` called with another `this`, so it is wrapped, not passed as is.
+  const world = { fetch: (input: RequestInfo | URL, init?: RequestInit) => fetch(input, init), clock, log };
+  const providers = createProviders(config, { env, fetch: world.fetch, clock });
+  const ttlProblems = await routerTtlProblems(config, providers, { clock, log });
+  if (ttlProblems.length > 0) throw new CoordinatorSetupError(ttlProblems.join("; "));
+  const store = new DurableStore(state.storage);
+  const metrics = new CoordinatorMetrics({ refusalReasons, destinations: destinationNames(config.alerts) });
+  const alerts = await startAlerts({
+    counters: metrics.alerts,
+    config,
+    env,
+    outbox: new DurableOutbox(state.storage),
+    store,
+    ...world,
+  });
+  const coordinator = await Coordinator.open({
+    config,
+    store,
+    providers,
+    onEvents: (events) => alerts.enqueue(events),
+    ...world,
+  });
+  alerts.watch(coordinator);
+  const app = buildApp({ metrics, coordinator, apiToken, secretFor, ...world });
+  const ingest = async (request: Request) => app.fetch(request);
+  const pulls = new PullLoop({ coordinator, secretFor, ingest, ...world });
+  // Arm the tick unless an alarm is already set (it survives restarts); the Worker's cron re-arms it too.
+  if ((await state.storage.getAlarm()) === null)
+    await state.storage.setAlarm(clock.now() + config.probes.interval);
+  return { config, clock, coordinator, store, pulls, fetch: app.fetch };
+}
