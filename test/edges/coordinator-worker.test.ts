@@ -3,21 +3,34 @@
  * running in workerd through Miniflare, with its SQLite-backed Durable Object persisted to a temp dir,
  * switching the Cloudflare and deSEC stand-ins that run in this process on loopback.
  */
-import { execFile } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { dirname, join, resolve } from "node:path";
-import type { Readable } from "node:stream";
-import { promisify } from "node:util";
-import { Miniflare } from "miniflare";
+import { join } from "node:path";
+import { Hono } from "hono";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { stringify } from "yaml";
+import {
+  type Loopback,
+  type Origin,
+  type Sink,
+  serveLoopback,
+  startOrigin,
+  startSink,
+} from "../../demo/origins.ts";
+import { createPullProbe } from "../../probes/pull.ts";
+import { systemClock } from "../../shared/clock.ts";
+import { silentLogger } from "../../shared/log.ts";
 import type { Report } from "../../shared/protocol.ts";
-import { signedHeaders } from "../../shared/signing.ts";
 import { type RunningCloudflareStandin, startCloudflareStandin } from "../../standins/cloudflare.ts";
 import { type RunningDesecStandin, startDesecStandin } from "../../standins/desec.ts";
+import {
+  bundleCoordinatorWorker,
+  type CoordinatorWorker,
+  pushReport,
+  startCoordinatorWorker,
+  until,
+} from "./coordinator-worker-runtime.ts";
 
-const ROOT = resolve(import.meta.dirname, "../..");
 const ZONE = "example.com";
 const TOKEN = "worker-operator-token";
 const CF_TOKEN = "cf-token-0123456789";
@@ -29,28 +42,12 @@ const SECONDARY = "web-cdn2.example.net.";
 
 let cf: RunningCloudflareStandin;
 let desec: RunningDesecStandin;
-let bundleDir: string;
-let persistDir: string;
+let origins: { primary: Origin; secondary: Origin };
+let sink: Sink;
+let pullProbe: Loopback;
+let bundle: { dir: string; file: string };
 const tempDirs: string[] = [];
 const output: string[] = [];
-
-async function bundleCoordinatorWorker(): Promise<string> {
-  bundleDir = mkdtempSync(join(tmpdir(), "healthmesh-coordinator-worker-"));
-  await promisify(execFile)(
-    join(ROOT, "node_modules/.bin/wrangler"),
-    ["deploy", "--dry-run", "--outdir", bundleDir, "-c", "wrangler.coordinator.toml"],
-    {
-      cwd: ROOT,
-      env: {
-        ...process.env,
-        WRANGLER_SEND_METRICS: "false",
-        CLOUDFLARE_CF_FETCH_ENABLED: "false",
-        NO_COLOR: "1",
-      },
-    },
-  );
-  return join(bundleDir, "worker.js");
-}
 
 function configYaml(): string {
   return stringify({
@@ -65,8 +62,8 @@ function configYaml(): string {
         router: "web-router",
         ttl: 60,
         desec: { ttl: 3600 },
-        primary: { target: PRIMARY, check: { url: "https://web-cf.example.net/healthz" } },
-        secondary: { target: SECONDARY, check: { url: "https://web-cdn2.example.net/healthz" } },
+        primary: { target: PRIMARY, check: { url: `${origins.primary.url}/healthz`, timeout: "1s" } },
+        secondary: { target: SECONDARY, check: { url: `${origins.secondary.url}/healthz`, timeout: "1s" } },
         failAfter: 1,
         recoverAfter: 1,
         holdDown: "0s",
@@ -75,36 +72,16 @@ function configYaml(): string {
     // A short interval so the alarm-driven rounds are seen within the test.
     probes: {
       interval: "1s",
-      members: PROBES.map((id) => ({ id, provider: `edge-${id}`, secretEnv: `SECRET_${id.toUpperCase()}` })),
+      members: PROBES.map((id) => ({
+        id,
+        provider: `edge-${id}`,
+        secretEnv: `SECRET_${id.toUpperCase()}`,
+        // p3 is pulled by the coordinator's alarm; p1 and p2 push.
+        ...(id === "p3" ? { mode: "pull", url: pullProbe.url } : {}),
+      })),
     },
+    alerts: [{ type: "webhook", urlEnv: "ALERT_WEBHOOK_URL", events: ["failover"], groupWait: "0s" }],
   });
-}
-
-/** Runs the bundled coordinator in workerd; the same `persistDir` is the same Durable Object storage. */
-async function startWorker(bundle: string, bindings: Record<string, string>) {
-  const mf = new Miniflare({
-    modules: true,
-    scriptPath: bundle,
-    modulesRoot: dirname(bundle),
-    compatibilityDate: "2026-04-01",
-    host: "127.0.0.1",
-    port: 0,
-    durableObjects: { COORDINATOR: { className: "DurableCoordinator", useSQLite: true } },
-    durableObjectsPersist: persistDir,
-    bindings,
-    handleRuntimeStdio(stdout: Readable, stderr: Readable) {
-      stdout.on("data", (chunk: Buffer) => output.push(chunk.toString()));
-      stderr.on("data", (chunk: Buffer) => output.push(chunk.toString()));
-    },
-  });
-  const url = (await mf.ready).toString().replace(/\/$/, "");
-  return { mf, url };
-}
-
-function freshPersistDir(): string {
-  const dir = mkdtempSync(join(tmpdir(), "healthmesh-coordinator-do-"));
-  tempDirs.push(dir);
-  return dir;
 }
 
 function fullBindings(): Record<string, string> {
@@ -113,11 +90,22 @@ function fullBindings(): Record<string, string> {
     HEALTHMESH_API_TOKEN: TOKEN,
     CF_TOKEN,
     DESEC_TOKEN,
+    ALERT_WEBHOOK_URL: `${sink.url}/alerts`,
     ...Object.fromEntries(PROBES.map((id) => [`SECRET_${id.toUpperCase()}`, secretOf(id)])),
   };
 }
 
-function report(probe: string, primaryOk: boolean): Report {
+function startWorker(persistDir: string, bindings = fullBindings()): Promise<CoordinatorWorker> {
+  return startCoordinatorWorker(bundle.file, { persistDir, bindings, output });
+}
+
+function freshPersistDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), "healthmesh-coordinator-do-"));
+  tempDirs.push(dir);
+  return dir;
+}
+
+function primaryDown(probe: string): Report {
   const at = new Date().toISOString();
   return {
     id: crypto.randomUUID(),
@@ -125,37 +113,19 @@ function report(probe: string, primaryOk: boolean): Report {
     sentAt: at,
     healthy: true,
     results: [
-      {
-        service: "web",
-        endpoint: "primary",
-        ok: primaryOk,
-        checkedAt: at,
-        ...(primaryOk ? {} : { status: 503 }),
-      },
+      { service: "web", endpoint: "primary", ok: false, status: 503, checkedAt: at },
       { service: "web", endpoint: "secondary", ok: true, status: 200, checkedAt: at },
     ],
   };
 }
 
-/** POSTs a report signed now (a replay gets a fresh signature: only its id is old). */
-async function push(url: string, body: Report): Promise<Response> {
-  const text = JSON.stringify(body);
-  const headers = await signedHeaders(body.probe, secretOf(body.probe), text, Date.now());
-  return fetch(`${url}/v1/reports`, {
-    method: "POST",
-    body: text,
-    headers: { ...headers, "content-type": "application/json" },
-  });
-}
-
-const auth = { authorization: `Bearer ${TOKEN}` };
+const push = (url: string, report: Report) => pushReport(url, report, secretOf(report.probe));
 
 interface Status {
   services: {
-    name: string;
     active: string;
     mode: string;
-    primary: { verdict: string };
+    primary: { votes: { up: number; down: number; abstain: number } };
     dns: Record<string, { state: string; target: string | null }>;
   }[];
 }
@@ -165,30 +135,16 @@ interface Events {
 }
 
 async function getJson<T>(url: string): Promise<T> {
-  const answer = await fetch(url, { headers: auth });
+  const answer = await fetch(url, { headers: { authorization: `Bearer ${TOKEN}` } });
   if (answer.status !== 200) throw new Error(`GET ${url} answered ${answer.status}: ${await answer.text()}`);
   return (await answer.json()) as T; // the coordinator's documented answer shape (CONTRACT §6)
 }
 
-/** Polls until `check` holds (real time: the Worker runs on its own clock), failing with the last value. */
-async function until<T>(
-  read: () => Promise<T>,
-  check: (value: T) => boolean,
-  timeoutMs = 15_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last = await read();
-  while (!check(last)) {
-    if (Date.now() > deadline)
-      throw new Error(`Condition not met; last value ${JSON.stringify(last)}\n${output.join("")}`);
-    await new Promise((r) => setTimeout(r, 100));
-    last = await read();
-  }
-  return last;
-}
+const status = (worker: CoordinatorWorker) => () => getJson<Status>(`${worker.url}/v1/status`);
+const events = (worker: CoordinatorWorker) => () => getJson<Events>(`${worker.url}/v1/events`);
 
-const servesBoth = (target: string) => (status: Status) => {
-  const dns = status.services[0]?.dns;
+const servesBoth = (target: string) => (s: Status) => {
+  const dns = s.services[0]?.dns;
   return (
     dns?.cloudflare?.state === "in-sync" &&
     dns.cloudflare.target === target &&
@@ -204,31 +160,49 @@ function cloudflareRouter(): string | undefined {
 beforeAll(async () => {
   cf = await startCloudflareStandin({ tokens: [CF_TOKEN], zones: [{ name: ZONE }] });
   desec = await startDesecStandin({ tokens: [DESEC_TOKEN], domains: [{ name: ZONE, minimumTtl: 3600 }] });
-  persistDir = freshPersistDir();
-}, 30_000);
+  origins = { primary: await startOrigin("web-cf"), secondary: await startOrigin("web-cdn2") };
+  sink = await startSink();
+  const probe = createPullProbe({
+    id: "p3",
+    secret: secretOf("p3"),
+    coordinators: [],
+    fetch,
+    clock: systemClock(),
+    log: silentLogger,
+  });
+  pullProbe = await serveLoopback(new Hono().all("*", (c) => probe.handle(c.req.raw)));
+  bundle = await bundleCoordinatorWorker();
+  tempDirs.push(bundle.dir);
+}, 60_000);
 
 afterAll(async () => {
   await cf?.close();
   await desec?.close();
-  if (bundleDir) rmSync(bundleDir, { recursive: true, force: true });
+  await origins?.primary.close();
+  await origins?.secondary.close();
+  await sink?.close();
+  await pullProbe?.close();
   for (const dir of tempDirs) rmSync(dir, { recursive: true, force: true });
 });
 
 describe("the coordinator Worker running in workerd", () => {
-  it("fails over on both stand-ins by majority, refuses a replay before and after a restart, and keeps the decision", async () => {
-    const bundle = await bundleCoordinatorWorker();
-    let worker = await startWorker(bundle, fullBindings());
+  it("fails over on both stand-ins when 2 of 3 probes vote down, alerts, and keeps the decision and the replay guard across a restart", async () => {
+    const persistDir = freshPersistDir();
+    let worker = await startWorker(persistDir);
+    const wait = { output };
     try {
       expect(await (await fetch(`${worker.url}/healthz`)).json()).toEqual({ ok: true });
-      await until(() => getJson<Status>(`${worker.url}/v1/status`), servesBoth(PRIMARY));
+      await until(status(worker), servesBoth(PRIMARY), wait);
       expect(cloudflareRouter()).toBe(PRIMARY.slice(0, -1));
+      // p3 never pushes: only the alarm's pull round can bring its vote (the primary origin answers ok).
+      await until(status(worker), (s) => s.services[0]?.primary.votes.up === 1, wait);
 
-      const first = report("p1", false);
+      const first = primaryDown("p1");
       expect((await push(worker.url, first)).status).toBe(202);
-      expect((await getJson<Status>(`${worker.url}/v1/status`)).services[0]?.active).toBe("primary");
-      expect((await push(worker.url, report("p2", false))).status).toBe(202);
+      expect((await status(worker)()).services[0]?.active).toBe("primary");
+      expect((await push(worker.url, primaryDown("p2"))).status).toBe(202);
 
-      const switched = await until(() => getJson<Status>(`${worker.url}/v1/status`), servesBoth(SECONDARY));
+      const switched = await until(status(worker), servesBoth(SECONDARY), wait);
       expect(switched.services[0]?.active).toBe("secondary");
       expect(cloudflareRouter()).toBe(SECONDARY.slice(0, -1));
       const rrset = desec.standin.rrsets(ZONE).get("web-router/CNAME");
@@ -236,41 +210,41 @@ describe("the coordinator Worker running in workerd", () => {
       expect(rrset?.ttl).toBe(3600);
 
       expect((await fetch(`${worker.url}/v1/status`)).status).toBe(401);
-      const { events } = await getJson<Events>(`${worker.url}/v1/events`);
-      const failover = events.find((e) => e.type === "failover");
+      expect((await fetch(`${worker.url}/v1/events`)).status).toBe(401);
+      const failover = (await events(worker)()).events.find((e) => e.type === "failover");
       expect(failover).toMatchObject({ service: "web", from: "primary", to: "secondary" });
       expect(failover?.votes).toMatchObject({ primary: { down: 2 } });
+      // Delivered from the Durable Object's outbox to the webhook sink in this process.
+      const sent = async () => sink.received.map((r) => (r.body as { type?: string }).type); // the sink keeps parsed JSON
+      await until(sent, (types) => types.includes("healthmesh.failover"), wait);
 
       const replay = await push(worker.url, first);
       expect(replay.status).toBe(401);
       expect(await replay.json()).toMatchObject({ error: { code: "replayed" } });
 
-      // No request runs a round: only the Durable Object's alarm can notice that p3 never reported.
-      await until(
-        () => getJson<Events>(`${worker.url}/v1/events`),
-        (e) => e.events.some((event) => event.type === "probe.silent" && event.message.includes('"p3"')),
-      );
+      // No request runs a round: only the alarm's rounds can notice that p1 stopped pushing.
+      const silent = (e: Events) =>
+        e.events.some((x) => x.type === "probe.silent" && x.message.includes('"p1"'));
+      await until(events(worker), silent, wait);
 
-      await worker.mf.dispose();
-      worker = await startWorker(bundle, fullBindings());
+      await worker.close();
+      worker = await startWorker(persistDir);
       const again = await push(worker.url, first);
       expect(again.status).toBe(401);
       expect(await again.json()).toMatchObject({ error: { code: "replayed" } });
-      const restarted = await until(() => getJson<Status>(`${worker.url}/v1/status`), servesBoth(SECONDARY));
+      const restarted = await until(status(worker), servesBoth(SECONDARY), wait);
       expect(restarted.services[0]).toMatchObject({ active: "secondary", mode: "auto" });
-      const after = await getJson<Events>(`${worker.url}/v1/events`);
+      const after = await events(worker)();
       expect(after.events.filter((e) => e.type === "coordinator.started").length).toBe(2);
       expect(after.events.filter((e) => e.type === "failover").length).toBe(1);
     } finally {
-      await worker.mf.dispose();
+      await worker.close();
     }
   }, 90_000);
 
   it("answers 500 naming the missing secret when a probe secret is not set", async () => {
-    const bundle = join(bundleDir, "worker.js");
     const { SECRET_P3: _, ...bindings } = fullBindings();
-    persistDir = freshPersistDir();
-    const worker = await startWorker(bundle, bindings);
+    const worker = await startWorker(freshPersistDir(), bindings);
     try {
       const answer = await fetch(`${worker.url}/healthz`);
       expect(answer.status).toBe(500);
@@ -278,7 +252,7 @@ describe("the coordinator Worker running in workerd", () => {
       expect(body).toMatchObject({ error: { code: "coordinator_misconfigured" } });
       expect(JSON.stringify(body)).toContain("SECRET_P3");
     } finally {
-      await worker.mf.dispose();
+      await worker.close();
     }
   }, 30_000);
 });
