@@ -83,9 +83,11 @@ export class DurableCoordinator {
     const opened = await this.#open(); // a throw makes the runtime retry the alarm with backoff
     const now = opened.clock.now();
     await this.#state.storage.setAlarm(now + opened.config.probes.interval);
+    // Faults are logged, not thrown: the next alarm is already set, and a retried alarm would add a round.
+    const logged = (what: string) => (error: unknown) => this.#log.error(what, { error: String(error) });
     await Promise.all([
-      opened.coordinator.evaluate(),
-      opened.store.pruneReports(now - PRUNE_AFTER_MS),
+      opened.coordinator.evaluate().catch(logged("Decision round failed")),
+      opened.store.pruneReports(now - PRUNE_AFTER_MS).catch(logged("Cannot prune replay state")),
       opened.pulls.round(),
     ]);
   }
