@@ -38,7 +38,8 @@ export interface DecisionPolicy {
 
 /**
  * Decides one round: fail over when the primary is DOWN and the secondary is not; fail back (when
- * allowed) when the primary is UP; never within `holdDown` of the last switch, never when paused or pinned.
+ * allowed) when the primary is UP; never within `holdDown` of the last switch, never when paused or
+ * pinned. Both paths DOWN is reported in every mode and never switches.
  */
 export function decide(
   state: ServiceState,
@@ -46,10 +47,11 @@ export function decide(
   policy: DecisionPolicy,
   now: number,
 ): Decision {
-  if (state.mode !== "auto") return { kind: "none" };
   const primary = verdicts.primary.verdict;
   const secondary = verdicts.secondary.verdict;
+  // Both paths down is worth an alert whatever the mode: an operator who paused or pinned must know.
   if (primary === "down" && secondary === "down") return { kind: "both-down" };
+  if (state.mode !== "auto") return { kind: "none" };
 
   let wanted: Extract<Decision, { kind: "switch" }> | null = null;
   if (state.active === "primary" && primary === "down") {

@@ -94,6 +94,20 @@ describe("decide()", () => {
       expected: { kind: "none" },
     },
     {
+      why: "reports both paths down also for a paused service",
+      s: { mode: "paused" },
+      p: "down",
+      sec: "down",
+      expected: { kind: "both-down" },
+    },
+    {
+      why: "reports both paths down also for a pinned service",
+      s: { mode: "pinned", active: "secondary" },
+      p: "down",
+      sec: "down",
+      expected: { kind: "both-down" },
+    },
+    {
       why: "never switches a pinned service",
       s: { mode: "pinned", active: "secondary" },
       p: "up",
