@@ -36,6 +36,8 @@ export async function bundleCoordinatorWorker(): Promise<{ dir: string; file: st
 /** A coordinator Worker running in workerd. */
 export interface CoordinatorWorker {
   url: string;
+  /** Fires the Worker's cron trigger; resolves with its outcome once its `waitUntil` work is done. */
+  scheduled(): Promise<string>;
   close(): Promise<void>;
 }
 
@@ -60,7 +62,14 @@ export async function startCoordinatorWorker(
     },
   });
   const url = (await mf.ready).toString().replace(/\/$/, "");
-  return { url, close: () => mf.dispose() };
+  return {
+    url,
+    async scheduled() {
+      const worker = await mf.getWorker();
+      return (await worker.scheduled({ cron: "* * * * *" })).outcome;
+    },
+    close: () => mf.dispose(),
+  };
 }
 
 /** POSTs a report signed now (a replay gets a fresh signature: only its id is old). */

@@ -131,7 +131,15 @@ interface Status {
 }
 
 interface Events {
-  events: { type: string; service?: string; from?: string; to?: string; votes?: unknown; message: string }[];
+  events: {
+    type: string;
+    service?: string;
+    from?: string;
+    to?: string;
+    votes?: unknown;
+    message: string;
+    at: string;
+  }[];
 }
 
 async function getJson<T>(url: string): Promise<T> {
@@ -241,6 +249,19 @@ describe("the coordinator Worker running in workerd", () => {
       await worker.close();
     }
   }, 90_000);
+
+  it("opens the coordinator from the cron trigger alone, before any request reaches it", async () => {
+    const worker = await startWorker(freshPersistDir());
+    try {
+      expect(await worker.scheduled()).toBe("ok");
+      const firedBy = Date.now();
+      const started = (await events(worker)()).events.filter((e) => e.type === "coordinator.started");
+      expect(started.length).toBe(1);
+      expect(Date.parse(started[0]?.at ?? "")).toBeLessThanOrEqual(firedBy);
+    } finally {
+      await worker.close();
+    }
+  }, 30_000);
 
   it("answers 500 naming the missing secret when a probe secret is not set", async () => {
     const { SECRET_P3: _, ...bindings } = fullBindings();
