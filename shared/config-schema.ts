@@ -151,10 +151,17 @@ const coordinatorSchema = z.strictObject({
 export const configSchema = z.strictObject({
   zone: hostname.transform((zone) => zone.slice(0, -1)),
   providers: providersSchema,
-  records: z.array(recordSchema).default([]),
+  // `records:` with nothing after it is YAML null: "may be empty or absent" covers it too.
+  records: z
+    .array(recordSchema)
+    .nullish()
+    .transform((records) => records ?? []),
   services: z.array(serviceSchema).min(1),
   probes: probesSchema,
-  alerts: z.array(alertSchema).default([]),
+  alerts: z
+    .array(alertSchema)
+    .nullish()
+    .transform((alerts) => alerts ?? []),
   coordinator: coordinatorSchema.default({ apiTokenEnv: "HEALTHMESH_API_TOKEN", publicStatusPage: false }),
 });
 

@@ -130,6 +130,13 @@ describe("parseConfig()", () => {
     expect(result.warnings.map((w) => w.message).join(" ")).toMatch(/at least 3.*one edge provider/s);
   });
 
+  it("accepts records and alerts written with no value, as empty", () => {
+    const result = parseConfig(`${valid}records:\nalerts:\n`);
+    if (!result.ok) throw new Error(JSON.stringify(result.issues));
+    expect(result.config.records).toEqual([]);
+    expect(result.config.alerts).toEqual([]);
+  });
+
   it("reports invalid YAML with its line", () => {
     const result = parseConfig("zone: example.com\nservices: [\n");
     expect(result.ok).toBe(false);
