@@ -227,6 +227,11 @@ export class Coordinator {
     });
   }
 
+  /** Whether a report id from this probe was already accepted (false when the store cannot say). */
+  async reportSeen(probe: string, id: string): Promise<boolean> {
+    return (await this.#deps.store.hasReport?.(probe, id)) ?? false;
+  }
+
   /** Runs one decision round over every service (also marks probes that fell silent). */
   evaluate(): Promise<void> {
     return this.#serial(() => this.#round(this.#deps.clock.now(), null));

@@ -91,8 +91,8 @@ function registerProtocolSchemas(app: OpenAPIHono): void {
     summary: "Push a signed probe report",
     description:
       "Checks, in this order: body over 256 KiB → 413 (before any hashing); missing headers, unknown probe, " +
-      "timestamp more than 60 s off, bad signature → 401; malformed JSON or a body that fails the schema → 400; " +
-      "a report id already accepted from that probe, or a report naming another probe → 401.",
+      "timestamp more than 60 s off, bad signature → 401; a report id already accepted from that probe → 401; " +
+      "malformed JSON or a body that fails the schema → 400; a report naming another probe than its signer → 401.",
     security: probeSignature,
     request: {
       body: { required: true, content: { "application/json": { schema: ref("Report") } } },
@@ -138,6 +138,11 @@ export function mountProbeRoutes(app: OpenAPIHono, deps: AppDeps): void {
         json = JSON.parse(raw);
       } catch (error) {
         throw refuse("malformed_json", 400, `Report is not valid JSON: ${(error as Error).message}`); // JSON.parse throws SyntaxError
+      }
+      // CONTRACT §5 order: a replayed id is refused (401) before the body is judged against the schema (400).
+      const claimed = typeof json === "object" && json !== null && "id" in json ? json.id : undefined;
+      if (typeof claimed === "string" && (await deps.coordinator.reportSeen(probeId, claimed))) {
+        throw refuse("replayed", 401, `Report "${claimed}" from probe "${probeId}" was already accepted`);
       }
       const parsed = reportSchema.safeParse(json);
       if (!parsed.success) {

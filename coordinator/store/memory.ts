@@ -64,6 +64,10 @@ export class MemoryStore implements Store {
     );
   }
 
+  async hasReport(probe: string, id: string): Promise<boolean> {
+    return this.#reports.has(`${probe}\u0000${id}`);
+  }
+
   async pruneReports(beforeMs: number): Promise<void> {
     for (const [key, at] of this.#reports) if (at < beforeMs) this.#reports.delete(key);
   }

@@ -162,6 +162,10 @@ export class SqliteStore implements Store {
     );
   }
 
+  async hasReport(probe: string, id: string): Promise<boolean> {
+    return this.db.prepare("SELECT 1 FROM reports WHERE probe = ? AND id = ?").get(probe, id) !== undefined;
+  }
+
   async pruneReports(beforeMs: number): Promise<void> {
     this.db.prepare("DELETE FROM reports WHERE at < ?").run(beforeMs);
   }

@@ -114,6 +114,8 @@ export interface Store {
   snapshot(): Promise<Snapshot>;
   /** Events at or after `sinceMs` (or after event id `afterId`), oldest first, at most `limit`. */
   listEvents(options: { sinceMs?: number; afterId?: number; limit?: number }): Promise<AuditEvent[]>;
+  /** Whether this probe's report id was accepted (and not yet pruned); lets a replay be refused before schema checks. */
+  hasReport?(probe: string, id: string): Promise<boolean>;
   /** Forgets accepted report ids older than `beforeMs` (kept at least for the skew window). */
   pruneReports(beforeMs: number): Promise<void>;
   close(): Promise<void>;

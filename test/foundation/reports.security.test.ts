@@ -94,6 +94,21 @@ describe("POST /v1/reports refusals", () => {
     );
   });
 
+  it("refuses a replayed id with 401 even when the replayed body fails the schema", async () => {
+    const t = await testCoordinator();
+    const report = sampleReport("p1", t.clock.now());
+    expect((await t.app.request(await signedReportRequest(report, { nowMs: t.clock.now() }))).status).toBe(
+      202,
+    );
+    const body = JSON.stringify({ ...report, extra: true });
+    await expectRefused(
+      t,
+      await signedReportRequest(report, { nowMs: t.clock.now(), body }),
+      401,
+      "replayed",
+    );
+  });
+
   it("refuses a body signed by one probe that names another with 401", async () => {
     const t = await testCoordinator();
     const request = await signedReportRequest(sampleReport("p2", t.clock.now()), {
