@@ -185,6 +185,14 @@ export class DurableStore implements Store {
     );
   }
 
+  /** Whether this probe's report id was accepted and not yet pruned. */
+  async hasReport(probe: string, id: string): Promise<boolean> {
+    const rows = this.#storage.sql
+      .exec("SELECT 1 AS seen FROM reports WHERE probe = ? AND id = ?", probe, id)
+      .toArray();
+    return rows.length > 0;
+  }
+
   async pruneReports(beforeMs: number): Promise<void> {
     this.#storage.sql.exec("DELETE FROM reports WHERE at < ?", beforeMs);
   }

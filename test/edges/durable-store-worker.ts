@@ -14,6 +14,7 @@ export type StoreCall =
   | { op: "snapshot"; args: [] }
   | { op: "listEvents"; args: [{ sinceMs?: number; afterId?: number; limit?: number }] }
   | { op: "pruneReports"; args: [number] }
+  | { op: "hasReport"; args: [string, string] }
   | { op: "outbox.add"; args: [NewOutboxEntry, number] }
   | { op: "outbox.initCursor" | "outbox.advanceCursor"; args: [string, number] }
   | { op: "outbox.cursors"; args: [] }
@@ -57,6 +58,8 @@ export class StoreObject {
         return store.listEvents(...call.args);
       case "pruneReports":
         return store.pruneReports(...call.args);
+      case "hasReport":
+        return store.hasReport(...call.args);
       case "outbox.add":
         return outbox.add(...call.args);
       case "outbox.initCursor":

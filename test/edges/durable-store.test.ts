@@ -168,7 +168,11 @@ describe("DurableStore in workerd", () => {
     const call = await open(persistDir());
     await call({ op: "commit", args: [{ report: { probe: "p1", id: "old", at: 1_000 } }] });
     await call({ op: "commit", args: [{ report: { probe: "p1", id: "new", at: 9_000 } }] });
+    expect((await call({ op: "hasReport", args: ["p1", "old"] })).value).toBe(true);
     await call({ op: "pruneReports", args: [5_000] });
+    expect((await call({ op: "hasReport", args: ["p1", "old"] })).value).toBe(false);
+    expect((await call({ op: "hasReport", args: ["p1", "new"] })).value).toBe(true);
+    expect((await call({ op: "hasReport", args: ["p2", "new"] })).value).toBe(false);
     expect(
       (await call({ op: "commit", args: [{ report: { probe: "p1", id: "old", at: 10_000 } }] })).ok,
     ).toBe(true);
