@@ -64,6 +64,8 @@ export class Coordinator {
   readonly #startedAt: number;
   #queue: Promise<unknown> = Promise.resolve();
   #cancelTick: (() => void) | null = null;
+  /** The id of the newest stored event (known from every commit, the start's included). */
+  #lastEventId = 0;
 
   private constructor(deps: CoordinatorDeps, reconciler: Reconciler) {
     this.config = deps.config;
@@ -313,6 +315,26 @@ export class Coordinator {
     return this.#deps.store.listEvents(options);
   }
 
+  /**
+   * A page of the audit log, oldest first: from `sinceMs` or after event `afterId` when given, else
+   * the newest `limit` events; `more` says whether later events exist beyond the page.
+   */
+  async eventPage(options: {
+    sinceMs?: number;
+    afterId?: number;
+    limit: number;
+  }): Promise<{ events: AuditEvent[]; more: boolean }> {
+    const forward = options.sinceMs !== undefined || options.afterId !== undefined;
+    // Event ids are consecutive, so the newest N start after id (last - N).
+    const afterId = forward ? (options.afterId ?? 0) : Math.max(0, this.#lastEventId - options.limit);
+    const page = await this.#deps.store.listEvents({
+      ...(options.sinceMs !== undefined ? { sinceMs: options.sinceMs } : {}),
+      afterId,
+      limit: options.limit + 1,
+    });
+    return { events: page.slice(0, options.limit), more: page.length > options.limit };
+  }
+
   /** Stores an event observed outside a decision round (e.g. DNS providers diverging) and notifies listeners. */
   recordEvent(event: NewEvent): Promise<void> {
     return this.#serial(() => this.#commit({ events: [event] }));
@@ -437,6 +459,8 @@ export class Coordinator {
 
   async #commit(change: Commit): Promise<void> {
     const stored = await this.#deps.store.commit(change);
+    const last = stored.at(-1);
+    if (last) this.#lastEventId = Math.max(this.#lastEventId, last.id);
     if (stored.length > 0) {
       for (const event of stored) this.#deps.log.info(`[${event.type}] ${event.message}`);
       try {

@@ -94,7 +94,12 @@ export const eventSchema = z
   .openapi("Event");
 /** One audit-log entry. */
 export type EventView = z.infer<typeof eventSchema>;
-export const eventsSchema = z.object({ events: z.array(eventSchema) }).openapi("Events");
+export const eventsSchema = z
+  .object({
+    events: z.array(eventSchema),
+    more: z.boolean().openapi({ description: "More events follow the page: ask again with after=<last id>" }),
+  })
+  .openapi("Events");
 
 const sinceText = z
   .string()
@@ -109,7 +114,18 @@ const limitText = z
   })
   .transform(Number)
   .openapi({ type: "integer", minimum: 1, maximum: 10_000, default: 1000 });
-export const eventsQuerySchema = z.object({ since: sinceText.optional(), limit: limitText.optional() });
+const afterText = z
+  .string()
+  .refine((value) => /^\d{1,15}$/.test(value), {
+    error: (issue) => `Invalid "after" value "${String(issue.input)}": use an event id`,
+  })
+  .transform(Number)
+  .openapi({ type: "integer", minimum: 0, description: "Only events with a larger id (paging)" });
+export const eventsQuerySchema = z.object({
+  since: sinceText.optional(),
+  after: afterText.optional(),
+  limit: limitText.optional(),
+});
 
 export const serviceParamsSchema = z.object({
   name: z

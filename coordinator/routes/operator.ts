@@ -41,7 +41,10 @@ const eventsRoute = createRoute({
   path: "/v1/events",
   tags: ["operator"],
   summary: "The audit log, oldest first",
-  description: "Every decision, operator action and DNS outcome, with the vote tally that led to it.",
+  description:
+    "Every decision, operator action and DNS outcome, with the vote tally that led to it. With `since` " +
+    "or `after`: the events from there on, oldest first, `limit` at a time (`more` says whether to ask " +
+    "again with `after` = the last id). Without them: the newest `limit` events, oldest first.",
   security: bearerAuth,
   request: { query: eventsQuerySchema },
   responses: { 200: jsonContent(eventsSchema, "Events, oldest first"), ...errorResponses(400, 401) },
@@ -100,11 +103,12 @@ export function mountOperatorRoutes(app: OpenAPIHono, deps: AppDeps): void {
   app.openapi(eventsRoute, async (c) => {
     const query = c.req.valid("query");
     const sinceMs = query.since === undefined ? undefined : Date.parse(query.since);
-    const events = await deps.coordinator.events({
+    const page = await deps.coordinator.eventPage({
       ...(sinceMs !== undefined ? { sinceMs } : {}),
+      ...(query.after !== undefined ? { afterId: query.after } : {}),
       limit: query.limit ?? 1000,
     });
-    return c.json({ events }, 200);
+    return c.json(page, 200);
   });
 
   const serviceStatus = (name: string) => {

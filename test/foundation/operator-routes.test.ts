@@ -118,4 +118,30 @@ describe("operator API", () => {
     expect(events.map((e) => e.type)).toEqual(["pause"]);
     expect((await t.app.request("/v1/events?since=yesterday", { headers: auth })).status).toBe(400);
   });
+
+  it("pages the audit log: newest events by default, then forward with after= and more", async () => {
+    const t = await testCoordinator();
+    for (let i = 0; i < 1200; i++)
+      await t.coordinator.recordEvent({ at: t.clock.now(), type: "test.tick", message: `tick ${i}` });
+    type Page = { events: { id: number; message: string }[]; more: boolean };
+    const get = async (query: string) =>
+      (await (await t.app.request(`/v1/events${query}`, { headers: auth })).json()) as Page;
+    const tail = await get("?limit=5");
+    expect(tail.events.map((e) => e.message)).toEqual([
+      "tick 1195",
+      "tick 1196",
+      "tick 1197",
+      "tick 1198",
+      "tick 1199",
+    ]);
+    expect(tail.more).toBe(false);
+    const first = await get("?after=0");
+    expect(first.events).toHaveLength(1000);
+    expect(first.more).toBe(true);
+    const rest = await get(`?after=${first.events.at(-1)?.id}`);
+    expect(rest.more).toBe(false);
+    expect(rest.events.at(-1)?.message).toBe("tick 1199");
+    expect(first.events.length + rest.events.length).toBe(tail.events.at(-1)?.id);
+    expect((await t.app.request("/v1/events?after=-1", { headers: auth })).status).toBe(400);
+  });
 });
