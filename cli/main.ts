@@ -6,7 +6,7 @@ import { runNodeProbe } from "../probes/node.ts";
 import { configJsonSchema } from "../shared/config.ts";
 import { lineLogger } from "../shared/log.ts";
 import { printStatus } from "./status.ts";
-import { callApi, loadConfigFile, UsageError } from "./util.ts";
+import { callApi, loadConfigFile, operatorToken, UsageError } from "./util.ts";
 
 const USAGE = `Usage: healthmesh <command> [options]
 
@@ -82,7 +82,7 @@ type Values = ReturnType<typeof parseArgs<{ options: typeof options; allowPositi
 
 async function run(command: string, rest: string[], values: Values): Promise<number> {
   const coordinatorUrl = values.coordinator ?? process.env.HEALTHMESH_COORDINATOR ?? "http://127.0.0.1:8080";
-  const token = process.env.HEALTHMESH_API_TOKEN;
+  const token = () => operatorToken(values.config, values.config !== options.config.default);
   switch (command) {
     case "validate": {
       const config = loadConfigFile(values.config);
@@ -148,7 +148,7 @@ async function run(command: string, rest: string[], values: Values): Promise<num
       return 0;
     }
     case "status": {
-      const status = await callApi(coordinatorUrl, "/v1/status", { token });
+      const status = await callApi(coordinatorUrl, "/v1/status", { token: token() });
       if (values.json) console.log(JSON.stringify(status, null, 2));
       else printStatus(status, { color: Boolean(process.stdout.isTTY) });
       return 0;
@@ -168,7 +168,7 @@ async function run(command: string, rest: string[], values: Values): Promise<num
       await callApi(coordinatorUrl, `/v1/services/${encodeURIComponent(service)}/${command}`, {
         method: "POST",
         body,
-        token,
+        token: token(),
       });
       console.log(`${command} ${service}: done`);
       return 0;

@@ -1,5 +1,5 @@
 /** Shared CLI plumbing: usage errors (exit 2), config loading with located problems, API calls. */
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { type ConfigIssue, parseConfig } from "../shared/config.ts";
 import type { Config } from "../shared/config-schema.ts";
 
@@ -28,18 +28,31 @@ export function loadConfigFile(file: string, warn: (line: string) => void = (l) 
   return result.config;
 }
 
+/**
+ * The operator API token: from the variable the config names (`coordinator.apiTokenEnv`) when the
+ * config file can be read, else `HEALTHMESH_API_TOKEN`. An explicitly named config must be valid.
+ */
+export function operatorToken(file: string, explicit: boolean): { name: string; value: string | undefined } {
+  let name = "HEALTHMESH_API_TOKEN";
+  if (explicit || existsSync(file)) name = loadConfigFile(file, () => {}).coordinator.apiTokenEnv;
+  return { name, value: process.env[name] };
+}
+
 /** Calls the coordinator's operator API with the bearer token from the environment. */
 export async function callApi(
   base: string,
   path: string,
-  options: { method?: string; body?: unknown; token: string | undefined },
+  options: { method?: string; body?: unknown; token: { name: string; value: string | undefined } },
 ): Promise<unknown> {
-  if (!options.token) throw new UsageError("Missing API token: set HEALTHMESH_API_TOKEN");
+  if (!options.token.value) throw new UsageError(`Missing API token: set ${options.token.name}`);
+  if (!URL.canParse(base) || !/^https?:$/.test(new URL(base).protocol)) {
+    throw new UsageError(`Invalid --coordinator URL "${base}": use http://host:port or https://host`);
+  }
   let response: Response;
   try {
     response = await fetch(`${base.replace(/\/$/, "")}${path}`, {
       method: options.method ?? "GET",
-      headers: { authorization: `Bearer ${options.token}`, "content-type": "application/json" },
+      headers: { authorization: `Bearer ${options.token.value}`, "content-type": "application/json" },
       ...(options.body !== undefined ? { body: JSON.stringify(options.body) } : {}),
     });
   } catch (error) {
