@@ -18,13 +18,18 @@ export class ProviderLoop {
   #notBefore = 0;
   #failures = 0;
   #stopped = false;
+  /** Per router, the fault already raised as `dns.error` in the current failure episode (until it is in sync). */
+  readonly #reported = new Map<string, string>();
 
   constructor(provider: DnsProvider, options: ReconcilerOptions, desired: () => DesiredTarget[]) {
     this.#provider = provider;
     this.#options = options;
     this.#desired = desired;
-    for (const row of options.initial ?? [])
-      if (row.provider === provider.name) this.#rows.set(row.router, { ...row });
+    for (const row of options.initial ?? []) {
+      if (row.provider !== provider.name) continue;
+      this.#rows.set(row.router, { ...row });
+      if (row.state === "error" && row.error !== undefined) this.#reported.set(row.router, row.error);
+    }
   }
 
   rows(): ProviderRouterRow[] {
@@ -143,7 +148,8 @@ export class ProviderLoop {
       const before = this.#row(d.router);
       if (record && record.type !== "CNAME") {
         const message = `Cannot switch "${d.router}" on ${name}: it holds a ${record.type} record, which healthmesh never replaces`;
-        if (before.state !== "error" || before.error !== message) {
+        if (!sameFault(this.#reported.get(d.router), message)) {
+          this.#reported.set(d.router, message);
           events.push({ at: now, type: "dns.error", service: d.service, provider: name, message });
         }
         this.#set(d.router, { state: "error", target: record.target, error: message }, touched);
@@ -233,7 +239,8 @@ export class ProviderLoop {
     for (const d of desired) {
       const row = this.#row(d.router);
       if (row.state === "in-sync" && row.target === d.target && !touched.has(d.router)) continue;
-      if (row.state !== "error") {
+      if (!sameFault(this.#reported.get(d.router), fault.message)) {
+        this.#reported.set(d.router, fault.message);
         events.push({
           at: now,
           type: "dns.error",
@@ -258,7 +265,11 @@ export class ProviderLoop {
   #set(router: string, patch: Partial<ProviderRouterRow>, touched: Set<string>): void {
     const row = this.#row(router);
     const next: ProviderRouterRow = { ...row, ...patch, updatedAt: this.#options.clock.now() };
-    if (patch.state === "in-sync" || (patch.state === "pending" && !("error" in patch))) delete next.error;
+    // A failure's text stays visible while its retry is in flight, until the router is in sync again.
+    if (patch.state === "in-sync") {
+      delete next.error;
+      this.#reported.delete(router);
+    }
     this.#rows.set(router, next);
     touched.add(router);
   }
@@ -294,4 +305,9 @@ export class ProviderLoop {
       this.#options.log.error("Cannot persist DNS state", { error: String(error) });
     }
   }
+}
+
+/** Whether `reported` (a fault's message, or a stored row's error that starts with it) is this fault again. */
+function sameFault(reported: string | undefined, message: string): boolean {
+  return reported !== undefined && (reported === message || reported.startsWith(`${message}: `));
 }
