@@ -145,6 +145,8 @@ const probesSchema = z.strictObject({
 const coordinatorSchema = z.strictObject({
   apiTokenEnv: envName.default("HEALTHMESH_API_TOKEN"),
   publicStatusPage: z.boolean().default(false),
+  /** `/metrics` is open by default (CONTRACT §6 puts only /v1 behind the token); true requires the bearer token. */
+  protectMetrics: z.boolean().default(false),
   publicUrl: httpUrl.optional(),
 });
 
@@ -162,7 +164,11 @@ export const configSchema = z.strictObject({
     .array(alertSchema)
     .nullish()
     .transform((alerts) => alerts ?? []),
-  coordinator: coordinatorSchema.default({ apiTokenEnv: "HEALTHMESH_API_TOKEN", publicStatusPage: false }),
+  coordinator: coordinatorSchema.default({
+    apiTokenEnv: "HEALTHMESH_API_TOKEN",
+    publicStatusPage: false,
+    protectMetrics: false,
+  }),
 });
 
 /** A validated config, with defaults filled in and durations in milliseconds. */

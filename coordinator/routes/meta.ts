@@ -6,7 +6,7 @@ import { buildStatus } from "../status.ts";
 import { docsPageHtml } from "../ui/docs-page.ts";
 import { PAGE_CSP } from "../ui/page.ts";
 import { errorResponses } from "./openapi.ts";
-import { requireViewer } from "./ui.ts";
+import { requireToken } from "./operator.ts";
 
 /** The `info` block of the OpenAPI document. */
 export const API_INFO = {
@@ -56,7 +56,8 @@ export function mountMetaRoutes(app: OpenAPIHono, deps: AppDeps, metrics: Coordi
     path: "/metrics",
     tags: ["meta"],
     summary: "Prometheus metrics (text format 0.0.4)",
-    description: "Needs the bearer token unless `coordinator.publicStatusPage` is true.",
+    description:
+      "Open by default, like most Prometheus endpoints; needs the bearer token when `coordinator.protectMetrics` is true.",
     security: [{ bearerAuth: [] }, {}],
     responses: { 200: text("text/plain", "The exposition"), ...errorResponses(401) },
   });
@@ -67,7 +68,8 @@ export function mountMetaRoutes(app: OpenAPIHono, deps: AppDeps, metrics: Coordi
     return c.html(docsPageHtml());
   });
   app.get("/metrics", async (c) => {
-    requireViewer(deps, c.req.header("authorization"));
+    if (deps.coordinator.config.coordinator.protectMetrics)
+      requireToken(c.req.header("authorization"), deps.apiToken);
     await metrics.catchUp(deps.coordinator);
     const body = metrics.render(buildStatus(deps.coordinator, deps.clock.now()), {
       startedAt: deps.coordinator.startedAt,

@@ -17,10 +17,10 @@ import { parsePrometheusText, sampleValue } from "./prometheus-text.ts";
 const auth = { authorization: `Bearer ${TOKEN}` };
 
 /** A coordinator that failed over by 3 of 3 down votes, and an app sharing `metrics` with it. */
-async function failedOver(options: { public?: boolean } = {}) {
+async function failedOver(options: { protect?: boolean } = {}) {
   const config = configFromObject({
     ...configObject(),
-    coordinator: { publicStatusPage: options.public ?? false },
+    coordinator: { protectMetrics: options.protect ?? false },
   });
   const t = await testCoordinator({ config });
   for (let round = 0; round < 3; round++) {
@@ -136,13 +136,15 @@ describe("GET /metrics", () => {
     }
   });
 
-  it("needs the token unless the status page is public", async () => {
-    const closed = await failedOver();
+  it("is open by default and needs the token with coordinator.protectMetrics", async () => {
+    const open = await failedOver();
+    expect((await open.app.request("/metrics")).status).toBe(200);
+    const closed = await failedOver({ protect: true });
     const refused = await closed.app.request("/metrics");
     expect(refused.status).toBe(401);
     expect(((await refused.json()) as { error: { code: string } }).error.code).toBe("unauthorized");
-    const open = await failedOver({ public: true });
-    expect((await open.app.request("/metrics")).status).toBe(200);
+    const allowed = await closed.app.request("/metrics", { headers: { authorization: `Bearer ${TOKEN}` } });
+    expect(allowed.status).toBe(200);
   });
 
   it("escapes label values so a hostile name cannot forge a series", async () => {
