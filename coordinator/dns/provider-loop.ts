@@ -39,12 +39,17 @@ export class ProviderLoop {
   /** Marks in-sync routers whose desired target moved as `pending`, so status shows it before any answer. */
   markChanged(): void {
     const touched = new Set<string>();
+    this.#unsettleMoved(touched);
+    if (touched.size > 0) void this.#persist([], touched);
+  }
+
+  /** Marks `pending` every in-sync row whose target is not the current desired one. */
+  #unsettleMoved(touched: Set<string>): void {
     for (const d of this.#desired()) {
       const row = this.#row(d.router);
       if (row.state === "in-sync" && row.target !== d.target)
         this.#set(d.router, { state: "pending" }, touched);
     }
-    if (touched.size > 0) void this.#persist([], touched);
   }
 
   kick(): void {
@@ -129,6 +134,8 @@ export class ProviderLoop {
     } catch (error) {
       this.#fail(error, desired, events, touched);
     } finally {
+      // A decision that arrived mid-round moved the target: what this round confirmed is not in sync any more.
+      this.#unsettleMoved(touched);
       await this.#persist(events, touched);
     }
   }

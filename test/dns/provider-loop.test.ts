@@ -118,3 +118,28 @@ describe("ProviderLoop failure episodes", () => {
     t.reconciler.stop();
   });
 });
+
+describe("ProviderLoop with a decision during a round", () => {
+  it("does not mark the router in sync with the old target when a new decision arrives while the write is held", async () => {
+    const t = setup();
+    t.provider.hold = true;
+    t.reconciler.setDesired(t.desired("a.example.net."));
+    await t.clock.advance(0);
+    expect(t.provider.held).toBe(1);
+    t.reconciler.setDesired(t.desired("b.example.net."));
+    t.persisted.length = 0;
+    t.provider.release();
+    await t.clock.advance(0);
+    // The round that wrote a.example.net. has ended; the follow-up for b.example.net. is held now.
+    expect(t.provider.held).toBe(1);
+    expect(t.provider.records.get(ROUTER)?.target).toBe("a.example.net.");
+    expect(t.row()).toMatchObject({ state: "pending", target: "a.example.net." });
+    expect(t.persisted.filter((r) => r.state === "in-sync")).toEqual([]);
+    t.provider.hold = false;
+    t.provider.release();
+    await t.reconciler.idle();
+    expect(t.row()).toMatchObject({ state: "in-sync", target: "b.example.net." });
+    expect(t.persisted.at(-1)).toMatchObject({ state: "in-sync", target: "b.example.net." });
+    t.reconciler.stop();
+  });
+});
