@@ -2,6 +2,7 @@
 import { parseArgs } from "node:util";
 import { ProviderSetupError } from "../coordinator/dns/factory.ts";
 import { EnvError, startCoordinator } from "../coordinator/node.ts";
+import { DataDirInUseError } from "../coordinator/node-runtime.ts";
 import { runNodeProbe } from "../probes/node.ts";
 import { configJsonSchema } from "../shared/config.ts";
 import { lineLogger } from "../shared/log.ts";
@@ -69,7 +70,12 @@ export async function main(argv: string[]): Promise<number> {
   try {
     return await run(command, rest, values);
   } catch (error) {
-    if (error instanceof UsageError || error instanceof EnvError || error instanceof ProviderSetupError) {
+    if (
+      error instanceof UsageError ||
+      error instanceof EnvError ||
+      error instanceof ProviderSetupError ||
+      error instanceof DataDirInUseError
+    ) {
       console.error(error.message);
       return 2;
     }

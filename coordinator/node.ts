@@ -1,5 +1,4 @@
 /** Node entry of the coordinator: opens the SQLite store, builds the app and serves it. */
-import { type ServerType, serve } from "@hono/node-server";
 import { systemClock } from "../shared/clock.ts";
 import type { Config } from "../shared/config-schema.ts";
 import type { Logger } from "../shared/log.ts";
@@ -12,6 +11,7 @@ import { createProviders } from "./dns/factory.ts";
 import { routerTtlProblems } from "./dns/preflight.ts";
 import type { DnsProvider } from "./dns/provider.ts";
 import { CoordinatorMetrics } from "./metrics.ts";
+import { type BoundServer, bindServer, lockDataDir } from "./node-runtime.ts";
 import { PullLoop } from "./pull.ts";
 import { refusalReasons } from "./routes/probes.ts";
 import { SqliteStore } from "./store/sqlite.ts";
@@ -28,8 +28,8 @@ export interface RunningCoordinator {
   close(): Promise<void>;
 }
 
-/** Starts a coordinator on `host:port` with its store in `dataDir`. */
-export async function startCoordinator(options: {
+/** What a coordinator is started with. */
+export interface StartOptions {
   config: Config;
   dataDir: string;
   host: string;
@@ -38,7 +38,13 @@ export async function startCoordinator(options: {
   log: Logger;
   providers?: DnsProvider[];
   onEvents?: CoordinatorDeps["onEvents"];
-}): Promise<RunningCoordinator> {
+}
+
+/**
+ * Starts a coordinator on `host:port` with its store in `dataDir`. The port is bound and the data
+ * directory claimed before anything is written or any DNS provider is called.
+ */
+export async function startCoordinator(options: StartOptions): Promise<RunningCoordinator> {
   const { config, env } = options;
   const apiToken = env[config.coordinator.apiTokenEnv];
   if (!apiToken)
@@ -54,6 +60,30 @@ export async function startCoordinator(options: {
       );
     secrets.set(member.id, secret);
   });
+  const release = lockDataDir(options.dataDir);
+  let bound: BoundServer;
+  try {
+    bound = await bindServer(options.host, options.port);
+  } catch (error) {
+    release();
+    throw error;
+  }
+  try {
+    return await assemble(options, { apiToken, secrets, bound, release });
+  } catch (error) {
+    await bound.close();
+    release();
+    throw error;
+  }
+}
+
+/** Opens the store, alerting, the coordinator, the app and the pull loop behind an already bound port. */
+async function assemble(
+  options: StartOptions,
+  held: { apiToken: string; secrets: Map<string, string>; bound: BoundServer; release: () => void },
+): Promise<RunningCoordinator> {
+  const { config, env } = options;
+  const { apiToken, secrets, bound } = held;
   const clock = systemClock();
   const providers = options.providers ?? createProviders(config, { env: (name) => env[name], fetch, clock });
   const ttlProblems = await routerTtlProblems(config, providers, { clock, log: options.log });
@@ -82,6 +112,10 @@ export async function startCoordinator(options: {
       alerts.enqueue(events);
       listener?.(events);
     },
+  }).catch(async (error: unknown) => {
+    alerts.stop(); // its timers would keep a failed start's process alive
+    await store.close();
+    throw error;
   });
   alerts.watch(coordinator);
   const app = buildApp({
@@ -92,11 +126,7 @@ export async function startCoordinator(options: {
     apiToken,
     secretFor: (id) => secrets.get(id),
   });
-  const server = await new Promise<ServerType>((resolve) => {
-    const s = serve({ fetch: app.fetch, hostname: options.host, port: options.port }, () => resolve(s));
-  });
-  const address = server.address();
-  const port = typeof address === "object" && address ? address.port : options.port;
+  bound.setHandler(app.fetch);
   coordinator.start();
   const pulls = new PullLoop({
     coordinator,
@@ -108,17 +138,18 @@ export async function startCoordinator(options: {
   });
   pulls.start();
   return {
-    url: `http://${options.host}:${port}`,
+    url: `http://${options.host}:${bound.port}`,
     coordinator,
     pulls,
     async close() {
       pulls.stop();
       coordinator.stop();
       alerts.stop();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await bound.close();
       await coordinator.reconciler.idle();
       await alerts.dispatcher.idle();
       await store.close();
+      held.release();
     },
   };
 }

@@ -1,5 +1,6 @@
 /** The CLI's operator commands through main(): the config's token variable, flags, exit codes. */
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
@@ -82,5 +83,31 @@ describe("healthmesh operator commands", () => {
     });
     expect(silent.code).toBe(1);
     expect(silent.output).toContain("Cannot reach the coordinator");
+  });
+});
+
+describe("healthmesh coordinator start", () => {
+  const BIN = new URL("../../bin/healthmesh.mjs", import.meta.url).pathname;
+  const env = { ...process.env, OPS_TOKEN: "t", SECRET_P1: "a", SECRET_P2: "b", SECRET_P3: "c" };
+  const start = (args: string[]) =>
+    spawnSync(process.execPath, [BIN, "coordinator", "--config", configFile, ...args], {
+      env,
+      encoding: "utf8",
+      timeout: 20_000,
+    });
+
+  it("refuses a data directory held by a live coordinator, with exit 2", () => {
+    const result = start(["--port", "0", "--data", join(dir, "data")]);
+    expect(result.status).toBe(2);
+    expect(result.stderr).toContain(`is in use by the coordinator with PID ${process.pid}`);
+  });
+
+  it("fails on a taken port before it writes anything or calls a DNS provider", () => {
+    const fresh = join(dir, "fresh");
+    const result = start(["--port", new URL(running.url).port, "--data", fresh]);
+    expect(result.status).toBe(1);
+    expect(result.stderr).toMatch(/Cannot listen on 127\.0\.0\.1:\d+: EADDRINUSE/);
+    expect(existsSync(join(fresh, "healthmesh.db"))).toBe(false);
+    expect(existsSync(join(fresh, "coordinator.pid"))).toBe(false);
   });
 });
