@@ -185,7 +185,7 @@ export async function runDemo(options: {
     await waitFor("the switch to the secondary", () => servedBy("cdn2-front.example.com."));
     const switchMs = Date.now() - downAt;
     say(
-      `router web-router -> cdn2-front.example.com. on both providers: switched ${(switchMs / 1000).toFixed(2)} s after the primary went down (floor: failAfter 3 x interval 1s = 3 s)`,
+      `router web-router -> cdn2-front.example.com. on both providers: switched ${(switchMs / 1000).toFixed(2)} s after the primary went down (expected 2-4 s: the 3rd failed check of a majority, 1 s apart, plus up to one round)`,
     );
     showDns();
     say(">>> bringing the primary origin back UP");

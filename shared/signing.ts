@@ -95,7 +95,8 @@ export async function verifySignature(
     };
   }
   const expected = await signPayload(secret, timestamp, body);
-  if (!constantTimeEqual(expected, signature)) {
+  // Hex is case-insensitive; our signer writes lower case.
+  if (!constantTimeEqual(expected, signature.toLowerCase())) {
     return { ok: false, code: "bad_signature", message: `Bad signature for probe "${probeId}"` };
   }
   return { ok: true, probeId, timestamp };

@@ -48,6 +48,15 @@ describe("probe request signing", () => {
     });
   });
 
+  it("accepts the signature's hex in upper case too", async () => {
+    const h = await signedHeaders("p1", "s3cret", "body", NOW);
+    const upper = {
+      ...h,
+      "x-healthmesh-signature": `v1=${(h["x-healthmesh-signature"] ?? "").slice(3).toUpperCase()}`,
+    };
+    expect((await verifySignature(headersOf(upper), "body", { secretFor, nowMs: NOW })).ok).toBe(true);
+  });
+
   it("accepts 60 s of skew either way and refuses 61", async () => {
     for (const [offset, ok] of [
       [60_000, true],
