@@ -166,7 +166,9 @@ export class ProviderLoop {
         this.#set(d.router, { state: "in-sync", target: record.target }, touched);
         continue;
       }
-      if (before.state === "in-sync" && before.target === d.target) {
+      // Drift is a confirmed target served no more; a TTL-only difference (a config change) is rewritten quietly.
+      const confirmed = before.state === "in-sync" && before.target === d.target;
+      if (confirmed && record?.target !== d.target) {
         events.push({
           at: now,
           type: "dns.drift",

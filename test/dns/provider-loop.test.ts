@@ -143,3 +143,39 @@ describe("ProviderLoop with a decision during a round", () => {
     t.reconciler.stop();
   });
 });
+
+describe("ProviderLoop drift checks", () => {
+  const stored = (target: string): ProviderRouterRow => ({
+    provider: "memory",
+    router: ROUTER,
+    state: "in-sync",
+    target,
+    updatedAt: 0,
+  });
+
+  it("rewrites a TTL-only difference after a restart quietly, with no dns.drift", async () => {
+    const t = setup([stored("a.example.net.")]);
+    t.provider.records.set(ROUTER, { name: ROUTER, type: "CNAME", target: "a.example.net.", ttl: 300 });
+    t.reconciler.setDesired(t.desired("a.example.net.", 60));
+    await t.reconciler.idle();
+    expect(t.provider.records.get(ROUTER)?.ttl).toBe(60);
+    expect(t.row()).toMatchObject({ state: "in-sync", target: "a.example.net." });
+    expect(t.count("dns.drift")).toBe(0);
+    expect(t.count("dns.switched")).toBe(1);
+    t.reconciler.stop();
+  });
+
+  it("reports dns.drift when the confirmed target was changed by hand or the record vanished", async () => {
+    const t = setup();
+    t.reconciler.setDesired(t.desired("a.example.net."));
+    await t.reconciler.idle();
+    t.provider.records.set(ROUTER, { name: ROUTER, type: "CNAME", target: "x.example.net.", ttl: 60 });
+    await t.advance(60_000);
+    expect(t.count("dns.drift")).toBe(1);
+    t.provider.records.delete(ROUTER);
+    await t.advance(60_000);
+    expect(t.count("dns.drift")).toBe(2);
+    expect(t.provider.records.get(ROUTER)?.target).toBe("a.example.net.");
+    t.reconciler.stop();
+  });
+});
