@@ -127,15 +127,22 @@ const ELEMENT_ARRAYS = [["services"], ["records"], ["alerts"], ["probes", "membe
  * both kinds of problem: the failing elements are set aside and the paths mapped back.
  */
 function crossCheckValidParts(raw: unknown, issues: readonly z.core.$ZodIssue[]): RawIssue[] {
+  if (typeof raw !== "object" || raw === null || Array.isArray(raw)) return [];
   const failing = new Map<string, Set<number>>();
+  const repaired = structuredClone(raw) as Record<string, unknown>; // checked above: a plain object
   for (const issue of issues) {
     const array = ELEMENT_ARRAYS.find((a) => a.every((key, i) => issue.path[i] === key));
     const index = array ? issue.path[array.length] : undefined;
-    if (!array || typeof index !== "number") return []; // a problem outside an element: no safe repair
-    const key = array.join(".");
-    failing.set(key, (failing.get(key) ?? new Set()).add(index));
+    if (array && typeof index === "number") {
+      const key = array.join(".");
+      failing.set(key, (failing.get(key) ?? new Set()).add(index));
+    } else {
+      // A bad value outside the arrays (e.g. probes.interval): drop it so its default applies.
+      const extra = issue.code === "unrecognized_keys" ? issue.keys : [];
+      if (extra.length > 0) for (const key of extra) dropAt(repaired, [...issue.path, key]);
+      else dropAt(repaired, issue.path);
+    }
   }
-  const repaired = structuredClone(raw) as Record<string, unknown>; // issues inside arrays mean the root is an object
   const kept = new Map<string, number[]>();
   for (const array of ELEMENT_ARRAYS) {
     const parent = array.length === 1 ? repaired : (repaired[array[0]] as Record<string, unknown>);
@@ -162,6 +169,18 @@ function crossCheckValidParts(raw: unknown, issues: readonly z.core.$ZodIssue[])
       path[at] = original;
       return { ...issue, path };
     });
+}
+
+/** Deletes the value at `path` (no-op when the path does not lead anywhere). */
+function dropAt(root: Record<string, unknown>, path: readonly PropertyKey[]): void {
+  let node: unknown = root;
+  for (const key of path.slice(0, -1)) {
+    if (typeof node !== "object" || node === null) return;
+    node = (node as Record<PropertyKey, unknown>)[key]; // walking the plain object that YAML produced
+  }
+  const last = path.at(-1);
+  if (last !== undefined && typeof node === "object" && node !== null)
+    delete (node as Record<PropertyKey, unknown>)[last];
 }
 
 function hostOf(url: string): string {

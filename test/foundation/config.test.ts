@@ -121,6 +121,14 @@ describe("parseConfig()", () => {
     expect(result.issues[1]?.line).toBe(9);
   });
 
+  it("cross-checks the rest when a value outside the lists is invalid", () => {
+    const bad = valid.replace("interval: 10s", "interval: 100ms").replace("id: c,", "id: b,");
+    const result = parseConfig(bad);
+    expect(result.ok).toBe(false);
+    if (!result.ok)
+      expect(result.issues.map((i) => i.path)).toEqual(["probes.interval", "probes.members[2].id"]);
+  });
+
   it("warns about fewer than 3 probes and probes on a single edge provider", () => {
     const result = parseConfig(
       valid.replace(/ {4}- \{ id: c.*\n/, "").replace("provider: deno-deploy", "provider: fly"),
