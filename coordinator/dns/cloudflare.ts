@@ -104,6 +104,7 @@ export class CloudflareDnsProvider implements DnsProvider, ZoneProvider {
               type: record.type,
               target: record.type === "CNAME" ? withDot(record.content).toLowerCase() : record.content,
               ttl: record.ttl,
+              ...(record.proxied === true ? { proxied: true } : {}),
             }
           : null,
       );
@@ -123,10 +124,17 @@ export class CloudflareDnsProvider implements DnsProvider, ZoneProvider {
           `Cannot switch "${change.name}" on cloudflare: it holds a ${other.type} record, which healthmesh never replaces`,
         );
       }
-      const body = { type: "CNAME", name: change.name, content: withoutDot(change.target), ttl: change.ttl };
+      // Always DNS-only: a proxied CNAME is flattened, so resolvers would never see the switch.
+      const body = {
+        type: "CNAME",
+        name: change.name,
+        content: withoutDot(change.target),
+        ttl: change.ttl,
+        proxied: false,
+      };
       const existing = records[0];
       if (existing) batch.patches.push({ ...body, id: existing.id });
-      else batch.posts.push({ ...body, proxied: false });
+      else batch.posts.push(body);
     }
     await this.#batch(batch);
   }

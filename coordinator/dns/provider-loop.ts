@@ -162,19 +162,19 @@ export class ProviderLoop {
         this.#set(d.router, { state: "error", target: record.target, error: message }, touched);
         continue;
       }
-      if (record && record.target === d.target && record.ttl === ttl) {
+      if (record && record.target === d.target && record.ttl === ttl && record.proxied !== true) {
         this.#set(d.router, { state: "in-sync", target: record.target }, touched);
         continue;
       }
       // Drift is a confirmed target served no more; a TTL-only difference (a config change) is rewritten quietly.
       const confirmed = before.state === "in-sync" && before.target === d.target;
-      if (confirmed && record?.target !== d.target) {
+      if (confirmed && (record?.target !== d.target || record.proxied === true)) {
         events.push({
           at: now,
           type: "dns.drift",
           service: d.service,
           provider: name,
-          message: `Drift on ${name}: "${d.router}" serves ${record ? `"${record.target}" TTL ${record.ttl}` : "nothing"}, putting back "${d.target}" TTL ${ttl}`,
+          message: `Drift on ${name}: "${d.router}" serves ${record ? `"${record.target}" TTL ${record.ttl}${record.proxied ? " proxied" : ""}` : "nothing"}, putting back "${d.target}" TTL ${ttl}`,
         });
       }
       this.#set(d.router, { target: record?.target ?? null }, touched);
@@ -195,7 +195,7 @@ export class ProviderLoop {
     for (const change of changes) {
       const record = verified.get(change.name) ?? null;
       const service = desired.find((d) => d.router === change.name)?.service;
-      if (record?.type === "CNAME" && record.target === change.target) {
+      if (record?.type === "CNAME" && record.target === change.target && record.proxied !== true) {
         const event: NewEvent = {
           at: now,
           type: "dns.switched",
@@ -211,7 +211,7 @@ export class ProviderLoop {
           {
             state: "pending",
             target: record?.target ?? null,
-            error: `Wrote "${change.target}" to ${name} but read back ${record ? `"${record.target}"` : "nothing"}; retrying`,
+            error: `Wrote "${change.target}" to ${name} but read back ${record ? `"${record.target}"${record.proxied ? " proxied" : ""}` : "nothing"}; retrying`,
           },
           touched,
         );

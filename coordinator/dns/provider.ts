@@ -9,6 +9,8 @@ export interface RouterRecord {
   /** For a CNAME, the target FQDN with the trailing dot; otherwise the first value. */
   target: string;
   ttl: number;
+  /** Cloudflare only: served through Cloudflare's proxy, which hides the CNAME from resolvers; a router never is in sync so. */
+  proxied?: boolean;
 }
 
 /** One router CNAME to write. */

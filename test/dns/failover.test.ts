@@ -123,6 +123,34 @@ describe("failover on both providers", () => {
     expect(after?.content).toBe("svc0-cf.example.net");
   });
 
+  it("makes a router created proxied on Cloudflare DNS-only at the desired TTL, then leaves it alone", async () => {
+    h = await startHarness({});
+    const name = `svc0-router.${ZONE}`;
+    h.cf.standin.seed(ZONE, { name, type: "CNAME", content: "svc0-cf.example.net", ttl: 1, proxied: true });
+    await h.settle();
+    await h.advance(300_000);
+    const records = [...h.cf.standin.records(ZONE).values()].filter((r) => r.name === name);
+    expect(records).toEqual([
+      expect.objectContaining({ content: "svc0-cf.example.net", proxied: false, ttl: 60 }),
+    ]);
+    expect(row(h, "cloudflare")).toMatchObject({ state: "in-sync", target: "svc0-cf.example.net." });
+    expect((await events("dns.switched", "cloudflare")).length).toBe(1);
+    expect((await events("dns.drift", "cloudflare")).length).toBe(0);
+  });
+
+  it("reports a router proxied by hand as drift once and makes it DNS-only again", async () => {
+    h = await startHarness({});
+    await h.settle();
+    const record = [...h.cf.standin.records(ZONE).values()].find((r) => r.name === `svc0-router.${ZONE}`);
+    if (!record) throw new Error("router not created");
+    Object.assign(record, { proxied: true, ttl: 1 });
+    await h.advance(300_000);
+    expect((await events("dns.drift", "cloudflare")).length).toBe(1);
+    const after = [...h.cf.standin.records(ZONE).values()].find((r) => r.name === `svc0-router.${ZONE}`);
+    expect(after).toMatchObject({ content: "svc0-cf.example.net", proxied: false, ttl: 60 });
+    expect(row(h, "cloudflare")?.state).toBe("in-sync");
+  });
+
   it("puts back a hand-edited router on deSEC at its slower drift check (deSEC's daily request budget)", async () => {
     h = await startHarness({});
     await h.settle();
