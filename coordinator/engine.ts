@@ -28,6 +28,7 @@ export type Decision =
   | { kind: "none" }
   | { kind: "switch"; type: "failover" | "failback"; from: Endpoint; to: Endpoint }
   | { kind: "held"; type: "failover" | "failback"; to: Endpoint; until: number }
+  | { kind: "suppressed"; type: "failover" | "failback"; to: Endpoint; mode: "paused" | "pinned" }
   | { kind: "both-down" };
 
 /** Service settings the engine needs. */
@@ -38,8 +39,9 @@ export interface DecisionPolicy {
 
 /**
  * Decides one round: fail over when the primary is DOWN and the secondary is not; fail back (when
- * allowed) when the primary is UP; never within `holdDown` of the last switch, never when paused or
- * pinned. Both paths DOWN is reported in every mode and never switches.
+ * allowed) when the primary is UP; never within `holdDown` of the last switch (`held`), never when
+ * paused or pinned (`suppressed`, so the operator hears of it). Both paths DOWN is reported in every
+ * mode and never switches.
  */
 export function decide(
   state: ServiceState,
@@ -51,7 +53,6 @@ export function decide(
   const secondary = verdicts.secondary.verdict;
   // Both paths down is worth an alert whatever the mode: an operator who paused or pinned must know.
   if (primary === "down" && secondary === "down") return { kind: "both-down" };
-  if (state.mode !== "auto") return { kind: "none" };
 
   let wanted: Extract<Decision, { kind: "switch" }> | null = null;
   if (state.active === "primary" && primary === "down") {
@@ -60,6 +61,8 @@ export function decide(
     wanted = { kind: "switch", type: "failback", from: "secondary", to: "primary" };
   }
   if (!wanted) return { kind: "none" };
+  if (state.mode !== "auto")
+    return { kind: "suppressed", type: wanted.type, to: wanted.to, mode: state.mode };
   if (state.lastSwitchAt !== null && now - state.lastSwitchAt < policy.holdDownMs) {
     return { kind: "held", type: wanted.type, to: wanted.to, until: state.lastSwitchAt + policy.holdDownMs };
   }

@@ -27,7 +27,8 @@ export function planService(
   const events: NewEvent[] = [];
   const next: ServiceState = {
     ...state,
-    held: decision.kind === "held",
+    // One flag for both kinds of "wanted but not done" episodes, so each is reported once.
+    held: decision.kind === "held" || decision.kind === "suppressed",
     bothDown: decision.kind === "both-down",
   };
   let switchTo: ServicePlan["switchTo"] = null;
@@ -51,6 +52,14 @@ export function planService(
       from: state.active,
       to: decision.to,
       message: `Holding ${decision.type} of "${svc.name}" to ${decision.to} until ${until} (holdDown): ${tally}`,
+    });
+  } else if (decision.kind === "suppressed" && !state.held) {
+    events.push({
+      ...base,
+      type: "switch.suppressed",
+      from: state.active,
+      to: decision.to,
+      message: `Not doing the ${decision.type} of "${svc.name}" to ${decision.to}: the service is ${decision.mode} (resume to let healthmesh decide): ${tally}`,
     });
   } else if (decision.kind === "both-down" && !state.bothDown) {
     events.push({

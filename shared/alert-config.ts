@@ -34,6 +34,7 @@ export const alertEventTypes = [
   "probe.silent",
   "probe.back",
   "flap.held",
+  "switch.suppressed",
   "pin",
   "pause",
   "resume",

@@ -47,6 +47,7 @@ const SEVERITY: Record<AlertEventType, Severity> = {
   "dns.diverged": "critical",
   failback: "warning",
   "flap.held": "warning",
+  "switch.suppressed": "warning",
   "probe.silent": "warning",
   "dns.drift": "warning",
   pin: "warning",
@@ -65,6 +66,8 @@ export function severityOf(event: AuditEvent): Severity | null {
   if (!(event.type in SEVERITY)) return null;
   // A plain start is routine; only a start that resumes unfinished DNS work is worth a message.
   if (event.type === "coordinator.started" && !/unfinished/i.test(event.message)) return null;
+  // A failover that a pause or a pin keeps from happening leaves users on a dead path: page for it.
+  if (event.type === "switch.suppressed" && event.to === "secondary") return "critical";
   return SEVERITY[event.type as AlertEventType]; // checked with `in` above
 }
 
@@ -120,6 +123,8 @@ function titleOf(event: AuditEvent, config: Config): string {
       return "A probe is reporting again";
     case "flap.held":
       return `Flapping: ${svc} held by holdDown`;
+    case "switch.suppressed":
+      return `${svc} would ${event.to === "secondary" ? "fail over" : "fail back"} but is paused or pinned`;
     case "probe.silent":
       return "A probe went silent";
     case "pin":

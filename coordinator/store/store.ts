@@ -20,6 +20,7 @@ export type EventType =
   | "probe.silent"
   | "probe.back"
   | "flap.held"
+  | "switch.suppressed"
   | "coordinator.started"
   | (string & {});
 

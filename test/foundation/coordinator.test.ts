@@ -111,6 +111,8 @@ describe("Coordinator quorum rules", () => {
     await t.coordinator.resume("web", { actor: "alice" });
     expect(t.coordinator.service("web")).toMatchObject({ active: "secondary", mode: "auto" });
     expect(t.events.find((e) => e.type === "pause")).toMatchObject({ actor: "alice", service: "web" });
+    expect(types(t.events).filter((e) => e === "switch.suppressed")).toHaveLength(1);
+    expect(t.events.find((e) => e.type === "switch.suppressed")?.message).toContain("the service is paused");
   });
 
   it("pins a service where the operator puts it, whatever the votes say", async () => {

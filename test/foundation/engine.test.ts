@@ -87,11 +87,11 @@ describe("decide()", () => {
       expected: { kind: "none" },
     },
     {
-      why: "never switches a paused service",
+      why: "never switches a paused service, but says what it would have done",
       s: { mode: "paused" },
       p: "down",
       sec: "up",
-      expected: { kind: "none" },
+      expected: { kind: "suppressed", type: "failover", to: "secondary", mode: "paused" },
     },
     {
       why: "reports both paths down also for a paused service",
@@ -108,11 +108,11 @@ describe("decide()", () => {
       expected: { kind: "both-down" },
     },
     {
-      why: "never switches a pinned service",
+      why: "never switches a pinned service, but says what it would have done",
       s: { mode: "pinned", active: "secondary" },
       p: "up",
       sec: "up",
-      expected: { kind: "none" },
+      expected: { kind: "suppressed", type: "failback", to: "primary", mode: "pinned" },
     },
     {
       why: "holds a failover within holdDown of the last switch",
