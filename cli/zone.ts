@@ -1,6 +1,6 @@
 /** `healthmesh plan`, `healthmesh apply [--yes] [--force]` and `healthmesh validate --online`. */
 import { createProviders, createZoneProviders } from "../coordinator/dns/factory.ts";
-import { preflight } from "../coordinator/dns/preflight.ts";
+import { preflight, zoneTtlProblems } from "../coordinator/dns/preflight.ts";
 import { applyPlan, formatPlan, planZone } from "../coordinator/dns/zone-sync.ts";
 import { systemClock } from "../shared/clock.ts";
 import type { Config } from "../shared/config-schema.ts";
@@ -14,7 +14,7 @@ export interface ZoneCommandWorld {
 
 const world = (w: ZoneCommandWorld) => ({ env: w.env, fetch: w.fetch, clock: systemClock() });
 
-/** Prints the per-provider diff of the declared records; exit 1 when a provider cannot be read. */
+/** Prints the per-provider diff of the declared records; exit 2 on a TTL deSEC would refuse, 1 when a provider cannot be read. */
 export async function runPlan(config: Config, w: ZoneCommandWorld): Promise<number> {
   const providers = createZoneProviders(config, world(w));
   if (providers.length === 0) {
@@ -26,10 +26,13 @@ export async function runPlan(config: Config, w: ZoneCommandWorld): Promise<numb
   w.write(
     "Routers (services[].router) belong to failover and are not part of the plan; undeclared records are never touched",
   );
+  const ttlProblems = await zoneTtlProblems(config, providers);
+  for (const problem of ttlProblems) w.write(problem);
+  if (ttlProblems.length > 0) return 2;
   return plans.every((p) => p.ok) ? 0 : 1;
 }
 
-/** Plans, then applies with `--yes`; exit 2 without `--yes` or when a plan needs `--force`, 1 on a failed write. */
+/** Plans, then applies with `--yes`; exit 2 without `--yes`, on a TTL deSEC would refuse (nothing written anywhere) or when a plan needs `--force`, 1 on a failed write. */
 export async function runApply(
   config: Config,
   w: ZoneCommandWorld,
@@ -38,6 +41,13 @@ export async function runApply(
   const providers = createZoneProviders(config, world(w));
   const plans = await planZone(config, providers);
   for (const line of formatPlan(plans, config.zone)) w.write(line);
+  // Checked before any write: one provider applied and the other refusing would leave them different.
+  const ttlProblems = await zoneTtlProblems(config, providers);
+  for (const problem of ttlProblems) w.write(problem);
+  if (ttlProblems.length > 0) {
+    w.write("Nothing applied: fix the TTLs above first");
+    return 2;
+  }
   if (!flags.yes) {
     w.write("Nothing applied: re-run with --yes to apply this plan");
     return 2;

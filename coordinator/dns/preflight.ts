@@ -1,13 +1,14 @@
 /**
  * Online preflight (`healthmesh validate --online` and the coordinator's start): checks each provider's
- * token and zone, reads deSEC's `minimum_ttl`, and says what the router TTLs mean for failover time.
+ * token and zone, reads deSEC's `minimum_ttl` (checked against router and declared record TTLs), and says
+ * what the router TTLs mean for failover time.
  */
 import type { Clock } from "../../shared/clock.ts";
 import type { Config } from "../../shared/config-schema.ts";
 import type { Logger } from "../../shared/log.ts";
 import { CloudflareDnsProvider } from "./cloudflare.ts";
 import { DesecDnsProvider } from "./desec.ts";
-import type { DnsProvider } from "./provider.ts";
+import type { DnsProvider, ZoneProvider } from "./provider.ts";
 
 /** One finding: `error` fails the preflight, `ttl` marks a router TTL below a provider's minimum (exit 2). */
 export interface PreflightFinding {
@@ -30,6 +31,32 @@ export function desecTtlProblems(config: Config, minimumTtl: number): string[] {
       `Cannot switch "${svc.router}" on deSEC: TTL ${ttl} (${from}) is below the domain minimum ${minimumTtl}; deSEC refuses such writes, so this router would never switch there. Fix: set services[${i}].desec.ttl to ${minimumTtl} or more (resolvers may then keep the old target for up to ${minutes(minimumTtl)} after a failover), or ask deSEC support to lower the domain's minimum_ttl`,
     ];
   });
+}
+
+/** Declared records (zone sync) whose deSEC TTL is below the domain's minimum, as messages naming the YAML path, the TTL, the minimum and the fix. */
+export function desecRecordTtlProblems(config: Config, minimumTtl: number): string[] {
+  const routers = new Set(config.services.map((s) => routerFqdn(config, s.router)));
+  return config.records.flatMap((record, i) => {
+    if (routers.has(routerFqdn(config, record.name))) return []; // zone sync leaves routers to failover
+    const ttl = record.desec?.ttl ?? record.ttl;
+    if (ttl >= minimumTtl) return [];
+    const from = record.desec?.ttl !== undefined ? `records[${i}].desec.ttl` : `records[${i}].ttl`;
+    const type = record.desec?.type ?? record.type;
+    return [
+      `Cannot write record "${record.name}" ${type} to deSEC: TTL ${ttl} (${from}) is below the domain minimum ${minimumTtl}; deSEC refuses it, so apply would leave the providers different. Fix: set records[${i}].desec.ttl to ${minimumTtl} or more`,
+    ];
+  });
+}
+
+/** Before `plan`/`apply`: the declared records deSEC would refuse, or none when deSEC is absent or unreadable (the plan then reports why). */
+export async function zoneTtlProblems(config: Config, providers: readonly ZoneProvider[]): Promise<string[]> {
+  const desec = providers.find((p): p is DesecDnsProvider => p instanceof DesecDnsProvider);
+  if (!desec) return [];
+  try {
+    return desecRecordTtlProblems(config, (await desec.domain()).minimum_ttl);
+  } catch {
+    return [];
+  }
 }
 
 /** What a router TTL means for failover time, in plain words. */
@@ -66,8 +93,11 @@ export async function preflight(
             level: "ok",
             message: `token accepted; domain "${domain.name}" found, minimum_ttl ${domain.minimum_ttl}`,
           });
-          for (const message of desecTtlProblems(config, domain.minimum_ttl))
-            out.push({ provider: name, level: "error", message, ttl: true });
+          const problems = [
+            ...desecTtlProblems(config, domain.minimum_ttl),
+            ...desecRecordTtlProblems(config, domain.minimum_ttl),
+          ];
+          for (const message of problems) out.push({ provider: name, level: "error", message, ttl: true });
         }
         const seen = await provider.readRouters(routers);
         for (const [router, record] of seen) {

@@ -22,7 +22,11 @@ const env: Record<string, string> = {
 };
 
 function config(service: Record<string, unknown> = {}) {
-  return configFromObject({
+  return configFromObject(configInput(service));
+}
+
+function configInput(service: Record<string, unknown> = {}) {
+  return {
     zone: ZONE,
     providers: {
       cloudflare: { tokenEnv: "CF", apiBase: cf.apiBase },
@@ -42,7 +46,7 @@ function config(service: Record<string, unknown> = {}) {
       },
     ],
     probes: { members: [{ id: "p1", provider: "a", secretEnv: "S" }] },
-  });
+  };
 }
 const validate = (c = config()) =>
   runValidateOnline(c, { env: (n) => env[n], fetch, write: (l) => out.push(l) });
@@ -76,6 +80,27 @@ describe("validate --online", () => {
         (l) => l.startsWith("warning desec: router TTL 3600 s on desec") && l.includes("up to 60 min"),
       ),
     ).toBe(true);
+  });
+
+  it("exits 2 naming each declared record whose deSEC TTL is below minimum_ttl, its YAML path and the fix", async () => {
+    const c = configFromObject({
+      ...configInput({ desec: { ttl: 3600 } }),
+      records: [
+        { name: "www", type: "CNAME", value: "web-router.example.com.", ttl: 300 },
+        { name: "mail", type: "MX", value: "10 mx.example.net.", ttl: 300, desec: { ttl: 3600 } },
+        { name: "txt", type: "TXT", value: "v=spf1 -all", ttl: 3600, desec: { ttl: 600 } },
+      ],
+    });
+    expect(await validate(c)).toBe(2);
+    const errors = out.filter((l) => l.startsWith("error   desec:"));
+    expect(errors).toHaveLength(2);
+    expect(errors[0]).toContain(
+      'Cannot write record "www" CNAME to deSEC: TTL 300 (records[0].ttl) is below the domain minimum 3600',
+    );
+    expect(errors[0]).toContain("set records[0].desec.ttl to 3600 or more");
+    expect(errors[1]).toContain("TTL 600 (records[2].desec.ttl) is below the domain minimum 3600");
+    expect(errors[1]).toContain("set records[2].desec.ttl to 3600 or more");
+    expect(out.join("\n")).not.toContain("records[1]");
   });
 
   it("exits 1 with the provider's words for a token it refuses", async () => {

@@ -116,6 +116,21 @@ describe("zone sync", () => {
     expect(desec.standin.rrsets(ZONE).get("www/CNAME")?.ttl).toBe(7200);
   });
 
+  it("plan and apply refuse before writing to any provider when a declared record's deSEC TTL is below minimum_ttl", async () => {
+    const c = config([...records, { name: "api", type: "CNAME", value: "x.example.net.", ttl: 300 }]);
+    expect(await runPlan(c, zoneWorld())).toBe(2);
+    expect(out).toContain(
+      'Cannot write record "api" CNAME to deSEC: TTL 300 (records[4].ttl) is below the domain minimum 3600; deSEC refuses it, so apply would leave the providers different. Fix: set records[4].desec.ttl to 3600 or more',
+    );
+    out = [];
+    expect(await runApply(c, zoneWorld(), { yes: true, force: true })).toBe(2);
+    expect(out.some((l) => l.includes("records[4].desec.ttl"))).toBe(true);
+    expect(out.at(-1)).toBe("Nothing applied: fix the TTLs above first");
+    expect(cf.standin.records(ZONE).size).toBe(0);
+    expect(desec.standin.rrsets(ZONE).size).toBe(0);
+    expect(cf.standin.requests.get("POST", "/zones/:zone/dns_records/batch")).toBe(0);
+  });
+
   it("applies nothing without --yes", async () => {
     expect(await runApply(config(records), zoneWorld(), { yes: false, force: false })).toBe(2);
     expect(out.at(-1)).toBe("Nothing applied: re-run with --yes to apply this plan");
