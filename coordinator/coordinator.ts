@@ -59,6 +59,7 @@ export class Coordinator {
   readonly reconciler: Reconciler;
   readonly #deps: CoordinatorDeps;
   readonly #services = new Map<string, ServiceState>();
+  readonly #serviceByName: Map<string, ServiceConfig>;
   readonly #tracks = new Map<string, TrackRow>();
   readonly #probes = new Map<string, ProbeRow>();
   readonly #startedAt: number;
@@ -69,6 +70,7 @@ export class Coordinator {
 
   private constructor(deps: CoordinatorDeps, reconciler: Reconciler) {
     this.config = deps.config;
+    this.#serviceByName = new Map(deps.config.services.map((svc) => [svc.name, svc]));
     this.#deps = deps;
     this.reconciler = reconciler;
     this.#startedAt = deps.clock.now();
@@ -192,28 +194,33 @@ export class Coordinator {
       const now = this.#deps.clock.now();
       const wasSilent = this.#probes.get(report.probe)?.silent ?? false;
       const probe: ProbeRow = { id: report.probe, lastSeen: now, healthy: report.healthy, silent: false };
-      const tracks: TrackRow[] = [];
+      // Keyed by probe|service|endpoint: a report can carry thousands of results (one per path).
+      const changed = new Map<string, TrackRow>();
       const touched = new Set<string>();
       if (report.healthy) {
-        const ordered = [...report.results].sort((a, b) => Date.parse(a.checkedAt) - Date.parse(b.checkedAt));
-        for (const result of ordered) {
-          const svc = this.config.services.find((s) => s.name === result.service);
+        const ordered = report.results
+          .map((result) => ({ result, at: Date.parse(result.checkedAt) }))
+          .sort((a, b) => a.at - b.at);
+        for (const { result } of ordered) {
+          const svc = this.#serviceByName.get(result.service);
           if (!svc) continue;
           const key = trackKey(report.probe, result.service, result.endpoint);
-          const previous =
-            tracks.find((t) => trackKey(t.probe, t.service, t.endpoint) === key) ?? this.#tracks.get(key);
+          const previous = changed.get(key) ?? this.#tracks.get(key);
           const last: NonNullable<EndpointTrack["last"]> = { ok: result.ok, checkedAt: result.checkedAt };
           if (result.status !== undefined) last.status = result.status;
           if (result.latencyMs !== undefined) last.latencyMs = result.latencyMs;
           if (result.error !== undefined) last.error = result.error;
           const track = applyResult(previous?.track ?? { fails: 0, oks: 0, vote: null }, last, svc);
-          const row = { probe: report.probe, service: result.service, endpoint: result.endpoint, track };
-          const index = tracks.findIndex((t) => trackKey(t.probe, t.service, t.endpoint) === key);
-          if (index >= 0) tracks[index] = row;
-          else tracks.push(row);
+          changed.set(key, {
+            probe: report.probe,
+            service: result.service,
+            endpoint: result.endpoint,
+            track,
+          });
           touched.add(result.service);
         }
       }
+      const tracks = [...changed.values()];
       const events: NewEvent[] = wasSilent
         ? [{ at: now, type: "probe.back", message: `Probe "${report.probe}" is reporting again` }]
         : [];
@@ -223,7 +230,7 @@ export class Coordinator {
         probes: [probe],
         events,
       });
-      for (const row of tracks) this.#tracks.set(trackKey(row.probe, row.service, row.endpoint), row);
+      for (const [key, row] of changed) this.#tracks.set(key, row);
       this.#probes.set(probe.id, probe);
       await this.#round(now, touched.size > 0 ? touched : null);
     });
@@ -452,7 +459,7 @@ export class Coordinator {
   }
 
   #serviceConfig(name: string): ServiceConfig {
-    const svc = this.config.services.find((s) => s.name === name);
+    const svc = this.#serviceByName.get(name);
     if (!svc) throw new ActionError(404, "not_found", `Unknown service "${name}"`);
     return svc;
   }
