@@ -4,6 +4,7 @@
  * Written with the store's pragmas (WAL, synchronous=FULL), so what `add` returned survives a kill -9.
  */
 import type Database from "better-sqlite3";
+import { OUTBOX_SCHEMA } from "../store/schema.ts";
 import type { AlertMessage } from "./message.ts";
 import {
   type LastMessage,
@@ -12,15 +13,6 @@ import {
   type Outbox,
   type OutboxEntry,
 } from "./outbox.ts";
-
-const SCHEMA = `
-CREATE TABLE IF NOT EXISTS alert_cursors (destination TEXT PRIMARY KEY, event_id INTEGER NOT NULL);
-CREATE TABLE IF NOT EXISTS alert_outbox (id INTEGER PRIMARY KEY AUTOINCREMENT, delivery_id TEXT NOT NULL UNIQUE,
-  destination TEXT NOT NULL, key TEXT NOT NULL, message TEXT NOT NULL, event_ids TEXT NOT NULL,
-  max_event_id INTEGER NOT NULL, created_at INTEGER NOT NULL, next_at INTEGER NOT NULL,
-  attempts INTEGER NOT NULL DEFAULT 0, state TEXT NOT NULL DEFAULT 'pending', last_error TEXT);
-CREATE INDEX IF NOT EXISTS alert_outbox_pending ON alert_outbox (destination, state, id);
-`;
 
 interface Row {
   id: number;
@@ -62,7 +54,7 @@ export class SqliteOutbox implements Outbox {
 
   constructor(db: Database.Database) {
     this.#db = db;
-    db.exec(SCHEMA);
+    db.exec(OUTBOX_SCHEMA);
     const insert = db.prepare(
       `INSERT INTO alert_outbox (delivery_id, destination, key, message, event_ids, max_event_id, created_at, next_at)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,

@@ -5,6 +5,7 @@
  */
 import type { ServiceState } from "../engine.ts";
 import { numberEvent } from "./memory.ts";
+import { STORE_SCHEMA } from "./schema.ts";
 import {
   type AuditEvent,
   type Commit,
@@ -27,20 +28,6 @@ export interface DurableSqlStorage {
   transactionSync<T>(closure: () => T): T;
 }
 
-const SCHEMA = `
-CREATE TABLE IF NOT EXISTS services (name TEXT PRIMARY KEY, state TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS tracks (probe TEXT NOT NULL, service TEXT NOT NULL, endpoint TEXT NOT NULL, track TEXT NOT NULL,
-  PRIMARY KEY (probe, service, endpoint));
-CREATE TABLE IF NOT EXISTS probes (id TEXT PRIMARY KEY, last_seen INTEGER, healthy INTEGER NOT NULL, silent INTEGER NOT NULL);
-CREATE TABLE IF NOT EXISTS desired (service TEXT PRIMARY KEY, router TEXT NOT NULL, target TEXT NOT NULL, decided_at INTEGER NOT NULL);
-CREATE TABLE IF NOT EXISTS provider_states (provider TEXT NOT NULL, router TEXT NOT NULL, state TEXT NOT NULL, target TEXT,
-  error TEXT, updated_at INTEGER NOT NULL, PRIMARY KEY (provider, router));
-CREATE TABLE IF NOT EXISTS events (id INTEGER PRIMARY KEY AUTOINCREMENT, at INTEGER NOT NULL, body TEXT NOT NULL);
-CREATE INDEX IF NOT EXISTS events_at ON events (at);
-CREATE TABLE IF NOT EXISTS reports (probe TEXT NOT NULL, id TEXT NOT NULL, at INTEGER NOT NULL, PRIMARY KEY (probe, id));
-CREATE INDEX IF NOT EXISTS reports_at ON reports (at);
-`;
-
 type TrackColumns = { probe: string; service: string; endpoint: TrackRow["endpoint"]; track: string };
 type ProbeColumns = { id: string; last_seen: number | null; healthy: number; silent: number };
 type DesiredColumns = { service: string; router: string; target: string; decided_at: number };
@@ -59,7 +46,7 @@ export class DurableStore implements Store {
 
   constructor(storage: DurableSqlStorage) {
     this.#storage = storage;
-    storage.sql.exec(SCHEMA);
+    storage.sql.exec(STORE_SCHEMA);
   }
 
   async commit(change: Commit): Promise<AuditEvent[]> {

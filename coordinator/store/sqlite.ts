@@ -7,6 +7,7 @@ import { join } from "node:path";
 import Database from "better-sqlite3";
 import type { ServiceState } from "../engine.ts";
 import { numberEvent } from "./memory.ts";
+import { STORE_SCHEMA } from "./schema.ts";
 import {
   type AuditEvent,
   type Commit,
@@ -17,20 +18,6 @@ import {
   type Store,
   type TrackRow,
 } from "./store.ts";
-
-const SCHEMA = `
-CREATE TABLE IF NOT EXISTS services (name TEXT PRIMARY KEY, state TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS tracks (probe TEXT NOT NULL, service TEXT NOT NULL, endpoint TEXT NOT NULL, track TEXT NOT NULL,
-  PRIMARY KEY (probe, service, endpoint));
-CREATE TABLE IF NOT EXISTS probes (id TEXT PRIMARY KEY, last_seen INTEGER, healthy INTEGER NOT NULL, silent INTEGER NOT NULL);
-CREATE TABLE IF NOT EXISTS desired (service TEXT PRIMARY KEY, router TEXT NOT NULL, target TEXT NOT NULL, decided_at INTEGER NOT NULL);
-CREATE TABLE IF NOT EXISTS provider_states (provider TEXT NOT NULL, router TEXT NOT NULL, state TEXT NOT NULL, target TEXT,
-  error TEXT, updated_at INTEGER NOT NULL, PRIMARY KEY (provider, router));
-CREATE TABLE IF NOT EXISTS events (id INTEGER PRIMARY KEY AUTOINCREMENT, at INTEGER NOT NULL, body TEXT NOT NULL);
-CREATE INDEX IF NOT EXISTS events_at ON events (at);
-CREATE TABLE IF NOT EXISTS reports (probe TEXT NOT NULL, id TEXT NOT NULL, at INTEGER NOT NULL, PRIMARY KEY (probe, id));
-CREATE INDEX IF NOT EXISTS reports_at ON reports (at);
-`;
 
 /** A `Store` in `DIR/healthmesh.db`. */
 export class SqliteStore implements Store {
@@ -44,7 +31,7 @@ export class SqliteStore implements Store {
     this.db.pragma("journal_mode = WAL");
     this.db.pragma("synchronous = FULL");
     this.db.pragma("busy_timeout = 5000");
-    this.db.exec(SCHEMA);
+    this.db.exec(STORE_SCHEMA);
     const statements = {
       report: this.db.prepare("INSERT INTO reports (probe, id, at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING"),
       service: this.db.prepare("INSERT OR REPLACE INTO services (name, state) VALUES (?, ?)"),
