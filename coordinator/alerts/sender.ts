@@ -66,19 +66,30 @@ export async function request(
   refusal?: (response: Response, body: string) => RefusalDetail,
 ): Promise<Response> {
   let response: Response;
+  // The timeout runs on the injected clock (not AbortSignal.timeout), so fake time governs it too.
+  const timeoutMs = world.timeoutMs ?? 10_000;
+  const controller = new AbortController();
+  const cancel = world.clock.setTimer(() => controller.abort(), timeoutMs);
   try {
     response = await world.fetch(url, {
       method: init.method ?? "POST",
       headers: { "content-type": "application/json", ...init.headers },
       body: init.body,
       redirect: "manual",
-      signal: AbortSignal.timeout(world.timeoutMs ?? 10_000),
+      signal: controller.signal,
     });
   } catch (error) {
-    // fetch rejects with a TypeError (its `cause` says why, e.g. ECONNREFUSED) or a timeout DOMException.
+    if (controller.signal.aborted) {
+      throw new DeliveryError(`Cannot reach "${name}": no answer within ${timeoutMs} ms`, {
+        retryable: true,
+      });
+    }
+    // fetch rejects with a TypeError whose `cause` says why (e.g. ECONNREFUSED).
     const fault = error as Error & { cause?: unknown };
     const cause = fault.cause instanceof Error ? `: ${fault.cause.message}` : "";
     throw new DeliveryError(`Cannot reach "${name}": ${fault.message}${cause}`, { retryable: true });
+  } finally {
+    cancel();
   }
   if (response.status >= 200 && response.status < 300) return response;
   const text = await response.text().catch(() => "");
