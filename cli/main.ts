@@ -111,6 +111,7 @@ async function run(command: string, rest: string[], values: Values): Promise<num
         env: (name: string) => process.env[name],
         fetch,
         write: (line: string) => console.log(line),
+        ...(process.stdin.isTTY && process.stdout.isTTY ? { confirm: askOnTerminal } : {}),
       };
       if (command === "plan") return runPlan(config, zoneWorld);
       return runApply(config, zoneWorld, { yes: values.yes, force: values.force });
@@ -200,5 +201,16 @@ async function run(command: string, rest: string[], values: Values): Promise<num
     }
     default:
       throw new UsageError(`Unknown command "${command}"\n\n${USAGE}`);
+  }
+}
+
+/** Asks a yes/no question on the terminal; only "y" or "yes" counts as yes. */
+async function askOnTerminal(question: string): Promise<boolean> {
+  const { createInterface } = await import("node:readline/promises");
+  const terminal = createInterface({ input: process.stdin, output: process.stdout });
+  try {
+    return /^y(es)?$/i.test((await terminal.question(question)).trim());
+  } finally {
+    terminal.close();
   }
 }

@@ -10,6 +10,8 @@ export interface ZoneCommandWorld {
   env: (name: string) => string | undefined;
   fetch: typeof fetch;
   write: (line: string) => void;
+  /** Asks the operator to confirm the plan on a terminal; absent when there is none to ask on. */
+  confirm?: (question: string) => Promise<boolean>;
 }
 
 const world = (w: ZoneCommandWorld) => ({ env: w.env, fetch: w.fetch, clock: systemClock() });
@@ -32,7 +34,7 @@ export async function runPlan(config: Config, w: ZoneCommandWorld): Promise<numb
   return plans.every((p) => p.ok) ? 0 : 1;
 }
 
-/** Plans, then applies with `--yes`; exit 2 without `--yes`, on a TTL deSEC would refuse (nothing written anywhere) or when a plan needs `--force`, 1 on a failed write. */
+/** Plans, then applies after `--yes` or a yes on the terminal; exit 2 without either, on a TTL deSEC would refuse (nothing written anywhere) or when a plan needs `--force`, 1 on a failed write. */
 export async function runApply(
   config: Config,
   w: ZoneCommandWorld,
@@ -49,8 +51,14 @@ export async function runApply(
     return 2;
   }
   if (!flags.yes) {
-    w.write("Nothing applied: re-run with --yes to apply this plan");
-    return 2;
+    if (!w.confirm) {
+      w.write("Nothing applied: no terminal to confirm on, re-run with --yes to apply this plan");
+      return 2;
+    }
+    if (!(await w.confirm("Apply this plan? [y/N] "))) {
+      w.write("Nothing applied");
+      return 0;
+    }
   }
   const outcomes = await applyPlan(plans, providers, { force: flags.force });
   let code = 0;

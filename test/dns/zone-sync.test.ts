@@ -131,10 +131,29 @@ describe("zone sync", () => {
     expect(cf.standin.requests.get("POST", "/zones/:zone/dns_records/batch")).toBe(0);
   });
 
-  it("applies nothing without --yes", async () => {
+  it("applies nothing without --yes when there is no terminal to confirm on", async () => {
     expect(await runApply(config(records), zoneWorld(), { yes: false, force: false })).toBe(2);
-    expect(out.at(-1)).toBe("Nothing applied: re-run with --yes to apply this plan");
+    expect(out.at(-1)).toBe(
+      "Nothing applied: no terminal to confirm on, re-run with --yes to apply this plan",
+    );
     expect(cf.standin.records(ZONE).size).toBe(0);
+  });
+
+  it("asks on the terminal without --yes: no applies nothing, yes applies", async () => {
+    const asked: string[] = [];
+    const answering = (answer: boolean) => ({
+      ...zoneWorld(),
+      confirm: async (question: string) => {
+        asked.push(question);
+        return answer;
+      },
+    });
+    expect(await runApply(config(records), answering(false), { yes: false, force: false })).toBe(0);
+    expect(out.at(-1)).toBe("Nothing applied");
+    expect(cf.standin.records(ZONE).size).toBe(0);
+    expect(await runApply(config(records), answering(true), { yes: false, force: false })).toBe(0);
+    expect(asked).toEqual(["Apply this plan? [y/N] ", "Apply this plan? [y/N] "]);
+    expect(cf.standin.records(ZONE).size).toBeGreaterThan(0);
   });
 
   it("reports a declared CNAME over an undeclared A record as a conflict and leaves it", () => {
