@@ -13,40 +13,10 @@ import {
   type Outbox,
   type OutboxEntry,
 } from "./outbox.ts";
-
-type Row = {
-  id: number;
-  delivery_id: string;
-  destination: string;
-  key: string;
-  message: string;
-  event_ids: string;
-  created_at: number;
-  next_at: number;
-  attempts: number;
-  state: OutboxEntry["state"];
-  last_error: string | null;
-};
+import { type OutboxRow, outboxEntryOf } from "./outbox-rows.ts";
 
 const ADVANCE = `INSERT INTO alert_cursors (destination, event_id) VALUES (?, ?)
   ON CONFLICT (destination) DO UPDATE SET event_id = max(event_id, excluded.event_id)`;
-
-function entryOf(row: Row): OutboxEntry {
-  // Rows are written only by this class, so the JSON columns hold the shapes it wrote.
-  return {
-    id: row.id,
-    deliveryId: row.delivery_id,
-    destination: row.destination,
-    key: row.key,
-    message: JSON.parse(row.message) as AlertMessage,
-    eventIds: JSON.parse(row.event_ids) as number[],
-    createdAt: row.created_at,
-    nextAt: row.next_at,
-    attempts: row.attempts,
-    state: row.state,
-    ...(row.last_error !== null ? { lastError: row.last_error } : {}),
-  };
-}
 
 /** An `Outbox` in the SQLite database of the Durable Object that owns `storage`. */
 export class DurableOutbox implements Outbox {
@@ -102,10 +72,10 @@ export class DurableOutbox implements Outbox {
   }
 
   async pending(destination: string): Promise<OutboxEntry[]> {
-    return this.#rows<Row>(
+    return this.#rows<OutboxRow>(
       "SELECT * FROM alert_outbox WHERE destination = ? AND state = 'pending' ORDER BY id",
       destination,
-    ).map(entryOf);
+    ).map(outboxEntryOf);
   }
 
   async takenEventIds(destination: string, afterId: number): Promise<Set<number>> {
@@ -156,9 +126,9 @@ export class DurableOutbox implements Outbox {
   async list(destination?: string): Promise<OutboxEntry[]> {
     const rows =
       destination === undefined
-        ? this.#rows<Row>("SELECT * FROM alert_outbox ORDER BY id")
-        : this.#rows<Row>("SELECT * FROM alert_outbox WHERE destination = ? ORDER BY id", destination);
-    return rows.map(entryOf);
+        ? this.#rows<OutboxRow>("SELECT * FROM alert_outbox ORDER BY id")
+        : this.#rows<OutboxRow>("SELECT * FROM alert_outbox WHERE destination = ? ORDER BY id", destination);
+    return rows.map(outboxEntryOf);
   }
 
   async prune(beforeMs: number): Promise<void> {

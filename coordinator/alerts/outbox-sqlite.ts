@@ -13,38 +13,7 @@ import {
   type Outbox,
   type OutboxEntry,
 } from "./outbox.ts";
-
-interface Row {
-  id: number;
-  delivery_id: string;
-  destination: string;
-  key: string;
-  message: string;
-  event_ids: string;
-  created_at: number;
-  next_at: number;
-  attempts: number;
-  state: OutboxEntry["state"];
-  last_error: string | null;
-}
-
-function entryOf(row: Row): OutboxEntry {
-  // Rows are written only by this class, so the JSON columns hold the shapes it wrote.
-  const entry: OutboxEntry = {
-    id: row.id,
-    deliveryId: row.delivery_id,
-    destination: row.destination,
-    key: row.key,
-    message: JSON.parse(row.message) as AlertMessage,
-    eventIds: JSON.parse(row.event_ids) as number[],
-    createdAt: row.created_at,
-    nextAt: row.next_at,
-    attempts: row.attempts,
-    state: row.state,
-  };
-  if (row.last_error !== null) entry.lastError = row.last_error;
-  return entry;
-}
+import { type OutboxRow, outboxEntryOf } from "./outbox-rows.ts";
 
 /** An `Outbox` in an open better-sqlite3 database (the store's `db`). */
 export class SqliteOutbox implements Outbox {
@@ -107,8 +76,8 @@ export class SqliteOutbox implements Outbox {
   async pending(destination: string): Promise<OutboxEntry[]> {
     const rows = this.#db
       .prepare("SELECT * FROM alert_outbox WHERE destination = ? AND state = 'pending' ORDER BY id")
-      .all(destination) as Row[]; // SELECT * of the table Row describes
-    return rows.map(entryOf);
+      .all(destination) as OutboxRow[]; // SELECT * of the table OutboxRow describes
+    return rows.map(outboxEntryOf);
   }
 
   async takenEventIds(destination: string, afterId: number): Promise<Set<number>> {
@@ -153,8 +122,8 @@ export class SqliteOutbox implements Outbox {
       destination === undefined
         ? this.#db.prepare("SELECT * FROM alert_outbox ORDER BY id").all()
         : this.#db.prepare("SELECT * FROM alert_outbox WHERE destination = ? ORDER BY id").all(destination)
-    ) as Row[]; // SELECT * of the table Row describes
-    return rows.map(entryOf);
+    ) as OutboxRow[]; // SELECT * of the table OutboxRow describes
+    return rows.map(outboxEntryOf);
   }
 
   async prune(beforeMs: number): Promise<void> {
