@@ -7,6 +7,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { startSink } from "../../demo/origins.ts";
 import {
   type Events,
+  type MeshOptions,
   meshEnv,
   meshYaml,
   PRIMARY,
@@ -23,6 +24,22 @@ afterEach(() => cleanup.run());
 const probes = ["p1", "p2", "p3"];
 type WebhookBody = { data?: { events?: { id: number }[] } };
 const UNUSED = "http://127.0.0.1:9/never-checked"; // the test plays the probes: no check URL is fetched
+
+/** The mesh of these scenarios: the test plays three probes, both stand-ins serve DNS, one failed check votes. */
+function standinMeshYaml(
+  dns: Awaited<ReturnType<typeof startStandins>>,
+  extra: Partial<MeshOptions>,
+): string {
+  return meshYaml({
+    probes,
+    primaryUrl: UNUSED,
+    secondaryUrl: UNUSED,
+    failAfter: 1,
+    cloudflare: dns.cf.apiBase,
+    desec: dns.desec.apiBase,
+    ...extra,
+  });
+}
 const events = async (base: string) => (await api<Events>(base, "/v1/events"))?.events ?? [];
 const dnsOf = async (base: string) => (await api<Status>(base, "/v1/status"))?.services[0]?.dns;
 
@@ -60,13 +77,7 @@ describe("chaos: DNS providers failing during a failover", () => {
     const dns = await startStandins(cleanup);
     const sink = await startSink();
     cleanup.add(() => sink.close());
-    const yaml = meshYaml({
-      probes,
-      primaryUrl: UNUSED,
-      secondaryUrl: UNUSED,
-      failAfter: 1,
-      cloudflare: dns.cf.apiBase,
-      desec: dns.desec.apiBase,
+    const yaml = standinMeshYaml(dns, {
       providerTimeout: "20s",
       alertGroupWait: "3s",
     });
@@ -124,14 +135,7 @@ describe("chaos: DNS providers failing during a failover", () => {
 
   it("Cloudflare answering 5xx, then refusing connections: deSEC switches at once, Cloudflare converges when it returns", async () => {
     const dns = await startStandins(cleanup);
-    const yaml = meshYaml({
-      probes,
-      primaryUrl: UNUSED,
-      secondaryUrl: UNUSED,
-      failAfter: 1,
-      cloudflare: dns.cf.apiBase,
-      desec: dns.desec.apiBase,
-    });
+    const yaml = standinMeshYaml(dns, {});
     const coordinator = await startCoordinator(yaml, meshEnv(probes), cleanup);
     await until("both providers serving the primary", () =>
       dns.cfTarget() === PRIMARY && dns.desecTarget() === PRIMARY ? true : undefined,
@@ -182,13 +186,7 @@ describe("chaos: DNS providers failing during a failover", () => {
     const dns = await startStandins(cleanup, {
       desecLimits: { write: [{ limit: 1, windowMs }], read: [{ limit: 1000, windowMs: 1000 }] },
     });
-    const yaml = meshYaml({
-      probes,
-      primaryUrl: UNUSED,
-      secondaryUrl: UNUSED,
-      failAfter: 1,
-      cloudflare: dns.cf.apiBase,
-      desec: dns.desec.apiBase,
+    const yaml = standinMeshYaml(dns, {
       maxBackoff: "500ms",
     });
     const coordinator = await startCoordinator(yaml, meshEnv(probes), cleanup);

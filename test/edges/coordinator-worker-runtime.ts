@@ -2,35 +2,16 @@
  * Runs the coordinator Worker in workerd for the tests: bundled as `wrangler deploy --dry-run`
  * uploads it, served by Miniflare on loopback with its SQLite-backed Durable Object persisted to a dir.
  */
-import { execFile } from "node:child_process";
-import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { dirname, join, resolve } from "node:path";
+import { dirname } from "node:path";
 import type { Readable } from "node:stream";
-import { promisify } from "node:util";
 import { Miniflare } from "miniflare";
 import type { Report } from "../../shared/protocol.ts";
 import { signedHeaders } from "../../shared/signing.ts";
-
-const ROOT = resolve(import.meta.dirname, "../..");
+import { bundleWorker } from "./runtimes.ts";
 
 /** Bundles coordinator/worker.ts with wrangler.coordinator.toml into a new temp dir; returns the dir and file. */
-export async function bundleCoordinatorWorker(): Promise<{ dir: string; file: string }> {
-  const dir = mkdtempSync(join(tmpdir(), "healthmesh-coordinator-worker-"));
-  await promisify(execFile)(
-    join(ROOT, "node_modules/.bin/wrangler"),
-    ["deploy", "--dry-run", "--outdir", dir, "-c", "wrangler.coordinator.toml"],
-    {
-      cwd: ROOT,
-      env: {
-        ...process.env,
-        WRANGLER_SEND_METRICS: "false",
-        CLOUDFLARE_CF_FETCH_ENABLED: "false",
-        NO_COLOR: "1",
-      },
-    },
-  );
-  return { dir, file: join(dir, "worker.js") };
+export function bundleCoordinatorWorker(): Promise<{ dir: string; file: string }> {
+  return bundleWorker("wrangler.coordinator.toml");
 }
 
 /** A coordinator Worker running in workerd. */

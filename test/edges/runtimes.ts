@@ -98,10 +98,14 @@ export async function startDenoProbe(
   return { url, output, close: () => stopChild(child) };
 }
 
-/** Bundles the Worker exactly as `wrangler deploy --dry-run` would upload it; returns the file and its dir. */
-export async function bundleWorker(): Promise<{ dir: string; file: string }> {
+/**
+ * Bundles a Worker exactly as `wrangler deploy --dry-run` would upload it (the probe's wrangler.toml
+ * by default, or another wrangler config such as the coordinator's); returns the file and its dir.
+ */
+export async function bundleWorker(wranglerConfig?: string): Promise<{ dir: string; file: string }> {
   const dir = mkdtempSync(join(tmpdir(), "healthmesh-worker-"));
-  await promisify(execFile)(join(BIN, "wrangler"), ["deploy", "--dry-run", "--outdir", dir], {
+  const args = ["deploy", "--dry-run", "--outdir", dir, ...(wranglerConfig ? ["-c", wranglerConfig] : [])];
+  await promisify(execFile)(join(BIN, "wrangler"), args, {
     cwd: ROOT,
     env: {
       ...process.env,
