@@ -1,21 +1,22 @@
 /** Starts a real PowerDNS Authoritative server on loopback (sqlite3 backend, API on), for end-to-end tests. */
 import { type ChildProcess, spawn } from "node:child_process";
 import { createSocket } from "node:dgram";
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, realpathSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import Database from "better-sqlite3";
 
-const BINARIES = ["/usr/sbin/pdns_server", "/usr/bin/pdns_server"];
-const SCHEMAS = [
-  "/usr/share/pdns-backend-sqlite3/schema/schema.sqlite3.sql",
-  "/usr/share/doc/pdns-backend-sqlite3/schema.sqlite3.sql",
-];
+/** What to install when pdns_server is not on the PATH. */
+export const PDNS_INSTALL = "apt-get install pdns-server pdns-backend-sqlite3";
 
-/** The pdns_server binary, or null when PowerDNS is not installed. */
-export function pdnsBinary(): string | null {
-  return BINARIES.find((path) => existsSync(path)) ?? null;
+/** Where the sqlite3 backend's schema lies, relative to the install prefix of the pdns_server found. */
+function schemaCandidates(binary: string): string[] {
+  const prefix = resolve(dirname(realpathSync(binary)), "..");
+  return [
+    join(prefix, "share/pdns-backend-sqlite3/schema/schema.sqlite3.sql"),
+    join(prefix, "share/doc/pdns-backend-sqlite3/schema.sqlite3.sql"),
+  ];
 }
 
 /** A running pdns_server. */
@@ -49,8 +50,10 @@ async function udpFree(port: number): Promise<boolean> {
 /** Starts pdns_server with a fresh sqlite database in a temp dir; resolves once its API answers. */
 export async function startPdns(binary: string): Promise<PdnsServer> {
   const dir = mkdtempSync(join(tmpdir(), "hm-pdns-"));
-  const schema = SCHEMAS.find((path) => existsSync(path));
-  if (!schema) throw new Error(`Cannot find the PowerDNS sqlite3 schema in ${SCHEMAS.join(", ")}`);
+  const schemas = schemaCandidates(binary);
+  const schema = schemas.find((path) => existsSync(path));
+  if (!schema)
+    throw new Error(`Cannot find the PowerDNS sqlite3 schema in ${schemas.join(", ")}: ${PDNS_INSTALL}`);
   const dbPath = join(dir, "pdns.sqlite3");
   const db = new Database(dbPath);
   db.exec(readFileSync(schema, "utf8"));

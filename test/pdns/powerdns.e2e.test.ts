@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, expect, it } from "vitest";
 import { Coordinator } from "../../coordinator/coordinator.ts";
 import { createProviders, createZoneProviders } from "../../coordinator/dns/factory.ts";
 import { applyPlan, planZone } from "../../coordinator/dns/zone-sync.ts";
@@ -6,14 +6,9 @@ import { MemoryStore } from "../../coordinator/store/memory.ts";
 import { systemClock } from "../../shared/clock.ts";
 import { configFromObject } from "../../shared/config.ts";
 import { silentLogger } from "../../shared/log.ts";
+import { describeWithBinary } from "../support/binaries.ts";
 import { queryDns } from "./dns-query.ts";
-import { type PdnsServer, pdnsBinary, startPdns } from "./pdns-server.ts";
-
-const binary = pdnsBinary();
-if (!binary)
-  console.warn(
-    "Skipping the PowerDNS end-to-end test: pdns_server is not installed (apt-get install pdns-server pdns-backend-sqlite3)",
-  );
+import { PDNS_INSTALL, type PdnsServer, startPdns } from "./pdns-server.ts";
 
 const ZONE = "example.com";
 const ROUTER = `web-router.${ZONE}`;
@@ -30,10 +25,10 @@ async function until(
   }
 }
 
-describe.skipIf(!binary)("PowerDNS end to end", () => {
+describeWithBinary("PowerDNS end to end", "pdns_server", { install: PDNS_INSTALL }, (binary) => {
   let pdns: PdnsServer;
   beforeAll(async () => {
-    pdns = await startPdns(binary ?? "");
+    pdns = await startPdns(binary);
     const created = await fetch(`${pdns.apiBase}/servers/localhost/zones`, {
       method: "POST",
       headers: { "x-api-key": pdns.apiKey, "content-type": "application/json" },
