@@ -1,17 +1,58 @@
 /** The portable check runner: HTTP(S) status, body and latency, with timeouts. Web APIs only. */
 import type { Clock } from "../shared/clock.ts";
-import type { CheckResult, HttpCheck } from "../shared/protocol.ts";
+import type { CheckResult, HttpCheck, Skipped } from "../shared/protocol.ts";
+import { CheckSlots, SERVER_LIMITS } from "./limits.ts";
 
 /** The world a check runs in. */
 export interface CheckWorld {
   fetch: typeof fetch;
   clock: Clock;
+  /** Connection slots and subrequest budget shared by the checks of a round (default: `SERVER_LIMITS`, per call). */
+  slots?: CheckSlots;
 }
 
 const MAX_BODY_READ = 1024 * 1024;
 
-/** Runs one check; never throws: failures are results with `ok: false` and an `error` saying why. */
+/**
+ * Runs one check; never throws: failures are results with `ok: false` and an `error` saying why. It
+ * waits for a slot first and its timer starts only when the request is sent; a check the probe could
+ * not run (no subrequest left, no file descriptor) comes back `skipped`, which is no failure.
+ */
 export async function runCheck(check: HttpCheck, world: CheckWorld): Promise<CheckResult> {
+  const taken = (world.slots ?? new CheckSlots(SERVER_LIMITS)).take();
+  const slot = taken instanceof Promise ? await taken : taken;
+  if ("skipped" in slot) return notChecked(check, slot.skipped, world.clock.now());
+  try {
+    return await sendCheck(check, world);
+  } finally {
+    slot.release();
+  }
+}
+
+/** A result for a check the probe could not run, saying why. */
+export function notChecked(
+  check: Pick<HttpCheck, "service" | "endpoint">,
+  skipped: Skipped,
+  at: number,
+  detail?: string,
+): CheckResult {
+  return {
+    service: check.service,
+    endpoint: check.endpoint,
+    ok: false,
+    skipped,
+    error: `Not checked: ${SKIPPED_TEXT[skipped]}${detail ? `: ${detail}` : ""}`,
+    checkedAt: new Date(at).toISOString(),
+  };
+}
+
+const SKIPPED_TEXT: Record<Skipped, string> = {
+  "subrequest-cap": "the probe reached its subrequest cap for this run",
+  resources: "the probe ran out of resources",
+  network: "the probe's own network failed (its canaries failed too)",
+};
+
+async function sendCheck(check: HttpCheck, world: CheckWorld): Promise<CheckResult> {
   const started = world.clock.now();
   const controller = new AbortController();
   const cancel = world.clock.setTimer(() => controller.abort(), check.timeoutMs);
@@ -59,16 +100,39 @@ export async function runCheck(check: HttpCheck, world: CheckWorld): Promise<Che
   } catch (error) {
     if (controller.signal.aborted)
       return finish({ ok: false, error: `Timed out after ${check.timeoutMs} ms` });
+    const skipped = probeLimitHit(error);
+    if (skipped) return notChecked(check, skipped, started, describeFetchError(error));
     return finish({ ok: false, error: describeFetchError(error) });
   } finally {
     cancel();
   }
 }
 
-/** Runs checks concurrently, in input order. */
+/** Runs checks concurrently within the world's slots (one shared pool per call), in input order. */
 export function runChecks(checks: readonly HttpCheck[], world: CheckWorld): Promise<CheckResult[]> {
-  return Promise.all(checks.map((check) => runCheck(check, world)));
+  const shared = { ...world, slots: world.slots ?? new CheckSlots(SERVER_LIMITS) };
+  return Promise.all(checks.map((check) => runCheck(check, shared)));
 }
+
+/**
+ * Whether a fetch failed because of the probe itself, not the endpoint: out of file descriptors,
+ * sockets or memory (Node codes; Deno says "Too many open files"), or past the Workers subrequest cap
+ * ("Too many subrequests").
+ */
+export function probeLimitHit(error: unknown): Skipped | undefined {
+  const outer = error instanceof Error ? error : new Error(String(error));
+  const cause = (outer as { cause?: unknown }).cause; // fetch puts the socket's error in `cause`
+  const code = [cause, outer]
+    .map((e) => (e && typeof e === "object" && "code" in e ? String(e.code) : ""))
+    .find((c) => c !== "");
+  if (code && RESOURCE_CODES.has(code)) return "resources";
+  const text = `${outer.message} ${cause instanceof Error ? cause.message : ""}`;
+  if (/too many subrequests/i.test(text)) return "subrequest-cap";
+  if (/too many open files|EMFILE|ENFILE|ENOBUFS|out of memory/i.test(text)) return "resources";
+  return undefined;
+}
+
+const RESOURCE_CODES = new Set(["EMFILE", "ENFILE", "ENOBUFS", "ENOMEM"]);
 
 /**
  * Checks the probe's own network through canary URLs on unrelated infrastructure: healthy when there

@@ -4,6 +4,7 @@
  */
 import { systemClock } from "../shared/clock.ts";
 import { lineLogger } from "../shared/log.ts";
+import { limitsFromEnv, SERVER_LIMITS } from "./limits.ts";
 import { createPullProbe, type PullProbe, pullProbeSettings } from "./pull.ts";
 
 const env = (name: string) => Deno.env.get(name);
@@ -15,6 +16,7 @@ function current(): PullProbe {
     const settings = pullProbeSettings(env);
     probe = createPullProbe({
       ...settings,
+      limits: limitsFromEnv(env, SERVER_LIMITS),
       fetch: (input, init) => fetch(input, init),
       clock: systemClock(),
       log: lineLogger((line) => console.error(line), `probe ${settings.id}: `),

@@ -5,8 +5,15 @@
  */
 import type { Clock } from "../shared/clock.ts";
 import type { Logger } from "../shared/log.ts";
-import { type ErrorBody, MAX_BODY_BYTES, type RunRequest, runRequestSchema } from "../shared/protocol.ts";
+import {
+  type ErrorBody,
+  FEATURES_HEADER,
+  MAX_BODY_BYTES,
+  type RunRequest,
+  runRequestSchema,
+} from "../shared/protocol.ts";
 import { MAX_SKEW_SECONDS, verifySignature } from "../shared/signing.ts";
+import { CheckSlots, type ProbeLimits, SERVER_LIMITS } from "./limits.ts";
 import { PushProbe } from "./push.ts";
 import { runRound, signReport } from "./report.ts";
 
@@ -21,6 +28,8 @@ export interface PullProbeOptions {
   log: Logger;
   /** The backstop push is skipped when this isolate answered a pull within this many ms (default 60 s). */
   backstopQuietMs?: number;
+  /** The runtime's limits per invocation (default `SERVER_LIMITS`; a Worker passes `WORKERS_LIMITS`). */
+  limits?: ProbeLimits;
 }
 
 /** A pull probe: `handle` serves HTTP, `backstop` is the cron's job. */
@@ -41,7 +50,14 @@ export function createPullProbe(options: PullProbeOptions): PullProbe {
     const refused = await readRunRequest(request, options, seen);
     if (refused instanceof Response) return refused;
     lastPullAt = options.clock.now();
-    const report = await runRound(options.id, refused, { fetch: options.fetch, clock: options.clock });
+    // Each pull is one invocation: a fresh subrequest budget (the answer itself is no subrequest).
+    const features = request.headers.get(FEATURES_HEADER) ?? "";
+    const report = await runRound(options.id, refused, {
+      fetch: options.fetch,
+      clock: options.clock,
+      slots: new CheckSlots(options.limits ?? SERVER_LIMITS),
+      sendSkipped: features.split(",").some((f) => f.trim() === "skipped"),
+    });
     const signed = await signReport(report, options.secret, options.clock.now());
     return new Response(signed.body, { status: 200, headers: signed.headers });
   };

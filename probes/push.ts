@@ -4,8 +4,9 @@
  */
 import type { Clock } from "../shared/clock.ts";
 import type { Logger } from "../shared/log.ts";
-import { type Assignments, assignmentsSchema } from "../shared/protocol.ts";
+import { type Assignments, assignmentsSchema, FEATURES_HEADER } from "../shared/protocol.ts";
 import { signedHeaders } from "../shared/signing.ts";
+import { CheckSlots, type ProbeLimits, SERVER_LIMITS } from "./limits.ts";
 import { runRound, signReport } from "./report.ts";
 
 /** What a push probe runs with. */
@@ -19,6 +20,8 @@ export interface PushProbeOptions {
   log: Logger;
   /** How long to wait for a coordinator (default 10 s). */
   requestTimeoutMs?: number;
+  /** The runtime's limits (default `SERVER_LIMITS`); one pool for the probe's lifetime. */
+  limits?: ProbeLimits;
 }
 
 /** One push-mode probe. */
@@ -28,11 +31,15 @@ export class PushProbe {
   #cancel: (() => void) | null = null;
   #problems = new Map<string, string>();
   #stopped = false;
+  readonly #slots: CheckSlots;
   /** Rounds completed, for tests and logs. */
   rounds = 0;
 
   constructor(options: PushProbeOptions) {
     this.#options = options;
+    this.#slots = new CheckSlots(options.limits ?? SERVER_LIMITS);
+    // Where subrequests are capped (a Workers backstop), the assignments and the pushes come first.
+    this.#slots.reserve(1 + options.coordinators.length);
   }
 
   /** Starts the loop: a round now, then one every assigned interval. */
@@ -63,7 +70,13 @@ export class PushProbe {
       await this.#refreshAssignments();
       const assignments = this.#assignments;
       if (!assignments) return;
-      const world = { fetch: this.#options.fetch, clock: this.#options.clock };
+      const world = {
+        fetch: this.#options.fetch,
+        clock: this.#options.clock,
+        slots: this.#slots,
+        // A coordinator that serves the confirmation keys also understands not-checked results.
+        sendSkipped: assignments.confirmIntervalMs !== undefined,
+      };
       const report = await runRound(this.#options.id, assignments, world);
       const signed = await signReport(report, this.#options.secret, this.#options.clock.now());
       await Promise.all(
@@ -96,9 +109,7 @@ export class PushProbe {
         );
         const response = await this.#request(
           `${base}/v1/probes/${encodeURIComponent(this.#options.id)}/assignments`,
-          {
-            headers,
-          },
+          { headers: { ...headers, [FEATURES_HEADER]: "confirm,skipped" } },
         );
         if (!response.ok) {
           this.#settle(where, `HTTP ${response.status}: ${(await response.text()).slice(0, 200)}`);

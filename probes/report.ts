@@ -1,25 +1,48 @@
 /** Builds and signs a probe's report: shared by the push loop and the pull handlers. Web APIs only. */
-import type { Assignments, Report } from "../shared/protocol.ts";
+import type { Assignments, CheckResult, Report } from "../shared/protocol.ts";
 import { signedHeaders } from "../shared/signing.ts";
-import { type CheckWorld, canariesHealthy, runChecks } from "./checks.ts";
+import { type CheckWorld, canariesHealthy, notChecked, runChecks } from "./checks.ts";
+import { CheckSlots, SERVER_LIMITS } from "./limits.ts";
 
-/** Runs a round of assigned checks (and the canaries) and returns the report. */
+/** How a round treats checks it could not run. */
+export interface RoundOptions {
+  /** Whether the receiver understands not-checked results; when false they are left out of the report. */
+  sendSkipped?: boolean;
+}
+
+/**
+ * Runs a round of assigned checks and the canaries within the world's slots (canaries take the
+ * subrequest budget first) and returns the report. When every canary fails, the probe's own network
+ * is the likelier culprit, so its failed checks are reported as not checked.
+ */
 export async function runRound(
   probeId: string,
   assignments: Assignments,
-  world: CheckWorld,
+  world: CheckWorld & RoundOptions,
 ): Promise<Report> {
-  const [results, healthy] = await Promise.all([
-    runChecks(assignments.checks, world),
-    canariesHealthy(assignments.canaries, world),
-  ]);
+  const slots = world.slots ?? new CheckSlots(SERVER_LIMITS);
+  const shared = { fetch: world.fetch, clock: world.clock, slots };
+  // Canaries first: their slots are taken in call order, before the checks can spend the budget.
+  const healthy = canariesHealthy(assignments.canaries, shared);
+  const checked = runChecks(assignments.checks, shared);
+  const [results, canariesOk] = await Promise.all([checked, healthy]);
   return {
     id: crypto.randomUUID(),
     probe: probeId,
     sentAt: new Date(world.clock.now()).toISOString(),
-    healthy,
-    results,
+    healthy: canariesOk,
+    results: reportable(canariesOk ? results : results.map(ownNetwork), world.sendSkipped ?? true),
   };
+}
+
+function ownNetwork(result: CheckResult): CheckResult {
+  if (result.ok || result.skipped) return result;
+  return notChecked(result, "network", Date.parse(result.checkedAt), result.error);
+}
+
+/** The results to send: not-checked ones only to a receiver that understands them. */
+export function reportable(results: CheckResult[], sendSkipped: boolean): CheckResult[] {
+  return sendSkipped ? results : results.filter((r) => r.skipped === undefined);
 }
 
 /** Serializes a report and signs it with the probe's secret. */

@@ -5,6 +5,7 @@
  */
 import { systemClock } from "../shared/clock.ts";
 import { lineLogger } from "../shared/log.ts";
+import { limitsFromEnv, WORKERS_LIMITS } from "./limits.ts";
 import { createPullProbe, type PullProbe, pullProbeSettings } from "./pull.ts";
 
 /** The Worker's bindings: vars from wrangler.toml, the secret from `wrangler secret put`. */
@@ -12,6 +13,9 @@ interface Env {
   HEALTHMESH_PROBE_ID?: string;
   HEALTHMESH_PROBE_SECRET?: string;
   HEALTHMESH_COORDINATORS?: string;
+  /** Over the free plan's 6 connections and 50 subrequests, e.g. 1000 subrequests on a paid plan. */
+  HEALTHMESH_PROBE_CONCURRENCY?: string;
+  HEALTHMESH_PROBE_SUBREQUESTS?: string;
 }
 
 interface Context {
@@ -22,7 +26,8 @@ interface Context {
 let current: { key: string; probe: PullProbe } | null = null;
 
 function probeFor(env: Env): PullProbe {
-  const settings = pullProbeSettings((name) => env[name as keyof Env]); // unknown names read as undefined
+  const read = (name: string) => env[name as keyof Env]; // unknown names read as undefined
+  const settings = { ...pullProbeSettings(read), limits: limitsFromEnv(read, WORKERS_LIMITS) };
   const key = JSON.stringify(settings);
   if (current?.key !== key) {
     const probe = createPullProbe({

@@ -16,6 +16,14 @@ const isoTime = z.iso.datetime({ offset: true });
 const text = (min: number, max: number) => z.string().check(z.minLength(min), z.maxLength(max));
 const int = () => z.number().check(z.int());
 
+/**
+ * Why a probe could not run a check, by its own limits: a Workers subrequest cap, its own resources
+ * (file descriptors, memory), or its own network (its canaries failed too). Never a vote on the endpoint.
+ */
+export const skippedSchema = z.enum(["subrequest-cap", "resources", "network"]);
+/** Why a check was not run; see `skippedSchema`. */
+export type Skipped = z.infer<typeof skippedSchema>;
+
 /** Schema of one check result. */
 export const checkResultSchema = z.strictObject({
   service: text(1, 128),
@@ -25,6 +33,8 @@ export const checkResultSchema = z.strictObject({
   latencyMs: z.optional(z.number().check(z.minimum(0), z.maximum(3_600_000))),
   error: z.optional(z.string().check(z.maxLength(1024))),
   checkedAt: isoTime,
+  /** Set when the probe could not check (its `ok` is false): changes no streak (CONTRACT §4). */
+  skipped: z.optional(skippedSchema),
 });
 /** The outcome of one HTTP check by one probe. */
 export type CheckResult = z.infer<typeof checkResultSchema>;
@@ -49,6 +59,8 @@ export const httpCheckSchema = z.strictObject({
   bodyContains: z.optional(z.string()),
   timeoutMs: int().check(z.positive()),
   degradedAfterMs: z.optional(int().check(z.positive())),
+  /** The service's `failAfter`: how many failures in a row a fast confirmation aims for. */
+  failAfter: z.optional(int().check(z.positive())),
 });
 /** One check a probe runs each round. */
 export type HttpCheck = z.infer<typeof httpCheckSchema>;
@@ -59,9 +71,23 @@ export const assignmentsSchema = z.strictObject({
   intervalMs: int().check(z.positive()),
   checks: z.array(httpCheckSchema),
   canaries: z.array(z.string()),
+  /**
+   * Fast confirmation (sent only to probes that ask with `FEATURES_HEADER`, since older probes refuse
+   * unknown keys): re-check a failed endpoint this long after its check ended; 0 turns it off.
+   */
+  confirmIntervalMs: z.optional(int().check(z.minimum(0))),
+  /** The most endpoints a probe confirms at once. */
+  maxConfirming: z.optional(int().check(z.positive())),
 });
 /** What a probe must check, as served by `GET /v1/probes/{id}/assignments`. */
 export type Assignments = z.infer<typeof assignmentsSchema>;
+
+/**
+ * A request header naming the protocol additions its sender understands (comma-separated), so each
+ * side sends new fields only to a peer that parses them: `confirm` (assignments' confirmation keys)
+ * and `skipped` (not-checked results).
+ */
+export const FEATURES_HEADER = "x-healthmesh-features";
 
 /** Schema of a pull request's body. */
 export const runRequestSchema = z.extend(assignmentsSchema, { id: text(1, 128) });
