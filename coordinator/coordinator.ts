@@ -5,6 +5,7 @@
 import type { Clock } from "../shared/clock.ts";
 import type { Config, ServiceConfig } from "../shared/config-schema.ts";
 import type { Logger } from "../shared/log.ts";
+import { checkedResults, notCheckedCount } from "../shared/not-checked.ts";
 import type { Assignments, Endpoint, Report } from "../shared/protocol.ts";
 import {
   applyResult,
@@ -193,12 +194,19 @@ export class Coordinator {
     return this.#serial(async () => {
       const now = this.#deps.clock.now();
       const wasSilent = this.#probes.get(report.probe)?.silent ?? false;
-      const probe: ProbeRow = { id: report.probe, lastSeen: now, healthy: report.healthy, silent: false };
+      const notChecked = notCheckedCount(report.results);
+      const probe: ProbeRow = {
+        id: report.probe,
+        lastSeen: now,
+        healthy: report.healthy,
+        silent: false,
+        notChecked,
+      };
       // Keyed by probe|service|endpoint: a report can carry thousands of results (one per path).
       const changed = new Map<string, TrackRow>();
       const touched = new Set<string>();
       if (report.healthy) {
-        const ordered = report.results
+        const ordered = checkedResults(report.results)
           .map((result) => ({ result, at: Date.parse(result.checkedAt) }))
           .sort((a, b) => a.at - b.at);
         for (const { result } of ordered) {

@@ -216,6 +216,12 @@ function probeFamilies(out: Exposition, status: StatusView, now: number): void {
     "1 when a probe's own canary checks passed in its last report",
   );
   for (const p of status.probes) out.sample({ probe: p.id }, p.healthy ? 1 : 0);
+  out.family(
+    "healthmesh_probe_not_checked",
+    "gauge",
+    "Results of a probe's last report it could not check (its own limits): no vote either way",
+  );
+  for (const p of status.probes) out.sample({ probe: p.id }, p.notChecked);
   out.family("healthmesh_probe_check_ok", "gauge", "1 when a probe's last check of an endpoint passed");
   for (const svc of status.services)
     for (const r of svc.results)

@@ -7,7 +7,13 @@ import { describeFetchError } from "../probes/checks.ts";
 import type { Clock } from "../shared/clock.ts";
 import type { ProbeMember } from "../shared/config-schema.ts";
 import type { Logger } from "../shared/log.ts";
-import { MAX_BODY_BYTES, type Report, type RunRequest, reportSchema } from "../shared/protocol.ts";
+import {
+  FEATURES_HEADER,
+  MAX_BODY_BYTES,
+  type Report,
+  type RunRequest,
+  reportSchema,
+} from "../shared/protocol.ts";
 import {
   PROBE_HEADER,
   SIGNATURE_HEADER,
@@ -114,7 +120,11 @@ export class PullLoop {
     const body = JSON.stringify(request);
     const headers = await signedHeaders(member.id, secret, body, clock.now());
     const url = `${member.url.replace(/\/+$/, "")}/v1/run`;
-    const raw = await this.#exchange(url, body, { ...headers, "content-type": "application/json" });
+    const raw = await this.#exchange(url, body, {
+      ...headers,
+      "content-type": "application/json",
+      [FEATURES_HEADER]: "skipped",
+    });
     const check = await verifySignature(raw.headers, raw.text, {
       secretFor: (id) => (id === member.id ? secret : undefined),
       nowMs: clock.now(),

@@ -58,6 +58,7 @@ export function buildStatus(coordinator: Coordinator, now: number): StatusView {
       mode: member.mode,
       lastSeen: lastSeen === null ? null : new Date(lastSeen).toISOString(),
       healthy: row?.healthy ?? true,
+      notChecked: row?.notChecked ?? 0,
       silent: isSilent({ lastSeen, healthy: true }, { now, intervalMs: config.probes.interval }),
     };
   });

@@ -62,6 +62,10 @@ export const probeStatusSchema = z
     lastSeen: z.string().nullable(),
     healthy: z.boolean(),
     silent: z.boolean().openapi({ description: "No report for 3 intervals: the probe abstains" }),
+    notChecked: z.number().int().openapi({
+      description:
+        "Results of its latest report it could not check (subrequest cap, its own resources or network): no vote either way",
+    }),
   })
   .openapi("ProbeStatus");
 

@@ -55,6 +55,8 @@ export interface ProbeRow {
   lastSeen: number | null;
   healthy: boolean;
   silent: boolean;
+  /** Results of its latest report it could not check (kept in memory only; status and metrics). */
+  notChecked?: number;
 }
 
 /** The DNS target a decision wants for a router; written before any DNS write for it starts. */
