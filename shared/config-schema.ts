@@ -140,6 +140,10 @@ const probesSchema = z.strictObject({
   members: z.array(memberSchema).min(1),
   canaries: z.array(httpUrl).default([]),
   pullTimeout: duration(1).optional(),
+  /** Fast confirmation: re-check a failed endpoint this long after its check ended (default interval / 4; 0s off). */
+  confirmInterval: duration(0).optional(),
+  /** The most endpoints one probe confirms at once (default 16). */
+  maxConfirming: z.number().int().min(1).optional(),
 });
 
 const coordinatorSchema = z.strictObject({

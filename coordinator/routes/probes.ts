@@ -3,9 +3,10 @@ import type { OpenAPIHono } from "@hono/zod-openapi";
 import { bodyLimit } from "hono/body-limit";
 import { toJSONSchema } from "zod";
 import { reportAcceptedSchema } from "../../shared/api-schema.ts";
-import { assignmentsSchema, MAX_BODY_BYTES, reportSchema } from "../../shared/protocol.ts";
+import { assignmentsSchema, FEATURES_HEADER, MAX_BODY_BYTES, reportSchema } from "../../shared/protocol.ts";
 import { PROBE_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER, verifySignature } from "../../shared/signing.ts";
 import type { AppDeps } from "../app.ts";
+import { withConfirmation } from "../confirm.ts";
 import { HttpError } from "../http-error.ts";
 import { ReplayError } from "../store/store.ts";
 import { errorResponses, jsonContent, probeSignature } from "./openapi.ts";
@@ -74,6 +75,14 @@ function registerProtocolSchemas(app: OpenAPIHono): void {
     parameters: [
       { name: "id", in: "path", required: true, schema: { type: "string" }, example: "fly-iad" },
       ...signatureHeaders,
+      {
+        name: FEATURES_HEADER,
+        in: "header" as const,
+        required: false,
+        description:
+          'Protocol additions the probe understands, comma-separated: "confirm" adds confirmIntervalMs, maxConfirming and each check\'s failAfter',
+        schema: { type: "string" as const },
+      },
     ],
     responses: {
       200: {
@@ -172,6 +181,10 @@ export function mountProbeRoutes(app: OpenAPIHono, deps: AppDeps): void {
     if (probeId !== id) {
       throw refuse("probe_mismatch", 401, `Assignments of "${id}" requested by probe "${probeId}"`);
     }
-    return c.json(deps.coordinator.assignments(probeId), 200);
+    const assignments = deps.coordinator.assignments(probeId);
+    // Older probes refuse unknown keys, so the confirmation keys go only to probes that ask for them.
+    const features = (c.req.header(FEATURES_HEADER) ?? "").split(",").map((f) => f.trim());
+    const wanted = features.includes("confirm");
+    return c.json(wanted ? withConfirmation(assignments, deps.coordinator.config) : assignments, 200);
   });
 }
