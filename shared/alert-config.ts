@@ -1,5 +1,5 @@
 /**
- * Config schema for `alerts[]` (CONTRACT §3): one entry per chat destination, each in its own shape.
+ * Config schema for `alerts[]` (CONTRACT §3): one entry per chat or pager destination, each in its own shape.
  * A destination names the environment variables that hold its URL, token or secret, never the values.
  */
 import { z } from "zod";
@@ -15,6 +15,9 @@ export const alertTypes = [
   "ntfy",
   "telegram",
   "webhook",
+  "pagerduty",
+  "opsgenie",
+  "alertmanager",
 ] as const;
 /** The kinds of alert destination. */
 export type AlertType = (typeof alertTypes)[number];
@@ -39,6 +42,12 @@ export const alertEventTypes = [
   "pause",
   "resume",
   "coordinator.started",
+  "active.down",
+  "active.down.cleared",
+  "dns.lagging",
+  "dns.lagging.cleared",
+  "control-plane.frozen",
+  "control-plane.resumed",
 ] as const;
 /** One event type an alert can be routed on. */
 export type AlertEventType = (typeof alertEventTypes)[number];
@@ -120,6 +129,34 @@ const webhook = z.strictObject({
   ...common,
 });
 
+const pagerduty = z.strictObject({
+  type: z.literal("pagerduty"),
+  /** The 32-character integration key of an Events API v2 integration. */
+  routingKeyEnv: envName,
+  apiBase: httpUrl.default("https://events.pagerduty.com"),
+  ...common,
+});
+const opsgenie = z.strictObject({
+  type: z.literal("opsgenie"),
+  apiKeyEnv: envName,
+  /** Which Opsgenie instance the account lives on; `apiBase` overrides it. */
+  region: z.enum(["us", "eu"]).default("us"),
+  apiBase: httpUrl.optional(),
+  ...common,
+});
+const alertmanager = z.strictObject({
+  type: z.literal("alertmanager"),
+  /** Every member of the Alertmanager cluster: each alert is posted to all of them. */
+  urls: z.array(httpUrl).min(1),
+  /** Bearer token, or basic auth from a user and a password; all optional. */
+  tokenEnv: envName.optional(),
+  usernameEnv: envName.optional(),
+  passwordEnv: envName.optional(),
+  /** How often a firing alert is posted again while its episode lasts (it expires after 4 of these). */
+  resendInterval: duration().default(60_000),
+  ...common,
+});
+
 export const alertSchema = z.discriminatedUnion("type", [
   slack,
   discord,
@@ -130,6 +167,9 @@ export const alertSchema = z.discriminatedUnion("type", [
   ntfy,
   telegram,
   webhook,
+  pagerduty,
+  opsgenie,
+  alertmanager,
 ]);
 /** One alert destination as validated: durations in milliseconds, defaults filled in. */
 export type AlertConfig = z.infer<typeof alertSchema>;
@@ -147,4 +187,12 @@ export const defaultRateLimits: Record<AlertType, { messages: number; per: numbe
   ntfy: { messages: 10, per: 1000 },
   telegram: { messages: 20, per: 60_000 },
   webhook: { messages: 10, per: 1000 },
+  // PagerDuty's Events API v2 admits about 120 events a minute per routing key.
+  pagerduty: { messages: 2, per: 1000 },
+  // Opsgenie's Alert API: create and close share a per-minute budget by plan; stay well below the smallest.
+  opsgenie: { messages: 5, per: 1000 },
+  alertmanager: { messages: 20, per: 1000 },
 };
+
+/** Destination types that page: they send only episode openings and closings (see coordinator/alerts/episodes.ts). */
+export const pagerTypes: ReadonlySet<AlertType> = new Set(["pagerduty", "opsgenie", "alertmanager"]);

@@ -4,14 +4,15 @@
  * and delivers through a durable outbox with backoff that honours the platform's retry hints.
  * `enqueue` only buffers and sets timers: alerting never delays a decision or a DNS write.
  */
-import { type Severity, severities } from "../../shared/alert-config.ts";
+import { pagerTypes, type Severity, severities } from "../../shared/alert-config.ts";
 import type { Clock } from "../../shared/clock.ts";
 import type { Config } from "../../shared/config-schema.ts";
 import type { Logger } from "../../shared/log.ts";
 import type { AlertCounters } from "../metrics.ts";
 import type { AuditEvent } from "../store/store.ts";
+import { episodeChangesOf, episodeRuleRouted, pagerRouted } from "./episodes.ts";
 import type { Route } from "./factory.ts";
-import { atLeast, formatMessage, severityOf } from "./message.ts";
+import { type AlertMessage, atLeast, formatMessage, severityOf } from "./message.ts";
 import { type LastMessage, lastMessageOf, type Outbox, type OutboxEntry } from "./outbox.ts";
 import { type AlertSender, DeliveryError } from "./sender.ts";
 
@@ -57,6 +58,8 @@ interface Lane {
   name: string;
   sender: AlertSender;
   route: Route;
+  /** A pager takes only episode openings and closings, each after `groupWait` alone. */
+  pager: boolean;
   cursor: number | null;
   seen: number;
   groups: Map<string, Group>;
@@ -73,12 +76,15 @@ export class AlertDispatcher {
   readonly #retry: RetryPolicy;
   readonly #lanes: Lane[];
   #stopped = false;
+  /** Each DNS provider's state of a service's router, copied into messages when set (the running coordinator's). */
+  dnsState: ((service: string) => AlertMessage["dns"]) | null = null;
 
   constructor(options: DispatcherOptions) {
     this.#o = options;
     this.#retry = { ...DEFAULT_RETRY, ...options.retry };
     this.#lanes = options.destinations.map((d) => ({
       ...d,
+      pager: pagerTypes.has(d.sender.type),
       cursor: null,
       seen: 0,
       groups: new Map(),
@@ -149,7 +155,7 @@ export class AlertDispatcher {
     for (const event of events) {
       if (event.id <= (lane.cursor ?? 0) || skip?.has(event.id)) continue;
       lane.seen = Math.max(lane.seen, event.id);
-      const severity = this.#routed(lane.route, event);
+      const severity = this.#routed(lane, event);
       if (severity === null) continue;
       const key = event.service ?? "mesh";
       const now = this.#o.clock.now();
@@ -164,7 +170,9 @@ export class AlertDispatcher {
   }
 
   /** The event's severity when it is routed to this destination, else null. */
-  #routed(route: Route, event: AuditEvent): Severity | null {
+  #routed(lane: Lane, event: AuditEvent): Severity | null {
+    const route = lane.route;
+    if (lane.pager) return pagerRouted(route, event) ? (severityOf(event) ?? "info") : null;
     const severity = severityOf(event);
     if (severity === null || !atLeast(severity, route.minSeverity)) return null;
     return route.events === null || route.events.has(event.type) ? severity : null;
@@ -178,6 +186,8 @@ export class AlertDispatcher {
    */
   #due(lane: Lane, key: string, event: AuditEvent, severity: Severity, now: number): number {
     const wait = now + lane.route.groupWaitMs;
+    // An incident opens or resolves once per episode: a pager never holds it back for repeatInterval.
+    if (lane.pager) return wait;
     const last = lane.lastCreated.get(key);
     if (!last || severities.indexOf(severity) > severities.indexOf(last.severity)) return wait;
     if (severity === "critical" && !last.types.includes(event.type)) return wait;
@@ -191,7 +201,7 @@ export class AlertDispatcher {
     const buffered = [...lane.groups.values()].flatMap((g) => g.events.map((e) => e.id));
     const cursor = buffered.length > 0 ? Math.min(...buffered) - 1 : lane.seen;
     const now = this.#o.clock.now();
-    const message = formatMessage(key, group.events, this.#o.config);
+    const message = this.#message(lane, key, group.events);
     lane.lastCreated.set(key, lastMessageOf(message, now));
     this.#chain(lane, async () => {
       await this.#o.outbox.add(
@@ -208,6 +218,17 @@ export class AlertDispatcher {
       );
       this.#pump(lane);
     });
+  }
+
+  #message(lane: Lane, key: string, events: AuditEvent[]): AlertMessage {
+    const message = formatMessage(key, events, this.#o.config);
+    const dns = message.service ? this.dnsState?.(message.service) : undefined;
+    if (dns) message.dns = dns;
+    if (lane.pager) {
+      const changes = episodeChangesOf(events, this.#o.config.zone);
+      message.episodes = changes.filter((c) => episodeRuleRouted(lane.route, c.kind));
+    }
+    return message;
   }
 
   #pump(lane: Lane): void {

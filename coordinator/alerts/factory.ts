@@ -1,11 +1,14 @@
 /** Builds one sender and its route per configured alert destination; secrets come from the environment. */
 import { type AlertConfig, defaultRateLimits, type Severity } from "../../shared/alert-config.ts";
 import type { Config } from "../../shared/config-schema.ts";
+import { AlertmanagerSender } from "./alertmanager.ts";
 import { DiscordSender } from "./discord.ts";
 import { GoogleChatSender } from "./google-chat.ts";
 import { MatrixSender } from "./matrix.ts";
 import { MattermostSender } from "./mattermost.ts";
 import { NtfySender } from "./ntfy.ts";
+import { OPSGENIE_BASES, OpsgenieSender } from "./opsgenie.ts";
+import { PagerDutySender } from "./pagerduty.ts";
 import type { AlertSender, SenderWorld } from "./sender.ts";
 import { SlackSender } from "./slack.ts";
 import { TeamsSender } from "./teams.ts";
@@ -93,6 +96,41 @@ function build(
         alert.secretEnv ? need("secretEnv", alert.secretEnv) : undefined,
         world,
       );
+    case "pagerduty":
+      return new PagerDutySender(
+        name,
+        { apiBase: alert.apiBase, routingKey: need("routingKeyEnv", alert.routingKeyEnv) },
+        world,
+      );
+    case "opsgenie":
+      return new OpsgenieSender(
+        name,
+        {
+          apiBase: alert.apiBase ?? OPSGENIE_BASES[alert.region],
+          apiKey: need("apiKeyEnv", alert.apiKeyEnv),
+        },
+        world,
+      );
+    case "alertmanager": {
+      let authorization: string | undefined;
+      if (alert.tokenEnv) authorization = `Bearer ${need("tokenEnv", alert.tokenEnv)}`;
+      else if (alert.usernameEnv || alert.passwordEnv) {
+        if (!alert.usernameEnv || !alert.passwordEnv)
+          throw new Error("basic auth needs both usernameEnv and passwordEnv");
+        const user = need("usernameEnv", alert.usernameEnv);
+        const password = need("passwordEnv", alert.passwordEnv);
+        authorization = `Basic ${btoa(`${user}:${password}`)}`;
+      }
+      return new AlertmanagerSender(
+        name,
+        {
+          urls: alert.urls,
+          resendIntervalMs: alert.resendInterval,
+          ...(authorization ? { authorization } : {}),
+        },
+        world,
+      );
+    }
   }
 }
 

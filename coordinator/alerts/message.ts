@@ -7,6 +7,7 @@ import { severities } from "../../shared/alert-config.ts";
 import type { Config } from "../../shared/config-schema.ts";
 import type { Tally } from "../../shared/quorum.ts";
 import type { AuditEvent } from "../store/store.ts";
+import type { EpisodeChange } from "./episodes.ts";
 
 /** One labelled value shown beside the text (Slack fields, Discord embed fields, Adaptive Card facts). */
 export interface Fact {
@@ -37,6 +38,10 @@ export interface AlertMessage {
   link?: string;
   /** The audit events this message reports. */
   events: AuditEvent[];
+  /** Episode openings and closings, for pager destinations (set when the message is queued for one). */
+  episodes?: EpisodeChange[];
+  /** Each DNS provider's state of the service's router when the message was queued. */
+  dns?: Record<string, { state: string; target: string | null; error?: string }>;
   test?: boolean;
 }
 
@@ -59,6 +64,12 @@ const SEVERITY: Record<AlertEventType, Severity> = {
   "dns.converged": "info",
   "probe.back": "info",
   "both-down.cleared": "info",
+  "active.down": "critical",
+  "active.down.cleared": "info",
+  "dns.lagging": "warning",
+  "dns.lagging.cleared": "info",
+  "control-plane.frozen": "critical",
+  "control-plane.resumed": "info",
 };
 
 /** The severity of an event type, or null when the type never alerts. */
@@ -133,6 +144,18 @@ function titleOf(event: AuditEvent, config: Config): string {
       return `Operator ${event.type}: ${svc}${event.actor ? ` by ${event.actor}` : ""}`;
     case "coordinator.started":
       return "Coordinator restarted with unfinished work";
+    case "active.down":
+      return `The live path of ${svc} is down and the other one is not known to be up`;
+    case "active.down.cleared":
+      return `The live path of ${svc} is no longer down`;
+    case "dns.lagging":
+      return `Nameservers of ${event.provider ?? "a provider"} still serve the old answer for ${svc}`;
+    case "dns.lagging.cleared":
+      return `Nameservers of ${event.provider ?? "a provider"} serve the new answer for ${svc}`;
+    case "control-plane.frozen":
+      return "Control plane frozen: no coordinator can decide or switch DNS";
+    case "control-plane.resumed":
+      return "Control plane back: a coordinator leads again";
     default:
       return `${event.type}: ${svc}`;
   }
