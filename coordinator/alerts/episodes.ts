@@ -33,8 +33,8 @@ export const episodeRules: readonly EpisodeRule[] = [
   {
     kind: "active-down",
     opens: "active.down",
-    // Leaving the dead live path also ends it.
-    closes: ["active.down.cleared", "failover", "failback"],
+    // The coordinator clears it on every way out, a switch included.
+    closes: ["active.down.cleared"],
     subject: null,
     severity: "critical",
   },

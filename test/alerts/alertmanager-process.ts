@@ -1,0 +1,101 @@
+/**
+ * A real Prometheus Alertmanager for tests: one process on a free loopback port with a temporary
+ * config and storage, gossip off (`--cluster.listen-address=`), and a reader of its API v2.
+ */
+import { type ChildProcess, spawn } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+/** One alert as `GET /api/v2/alerts` lists it (the fields the tests read). */
+export interface ListedAlert {
+  labels: Record<string, string>;
+  annotations: Record<string, string>;
+  startsAt: string;
+  endsAt: string;
+  status: { state: string };
+}
+
+/** A running Alertmanager. */
+export interface RunningAlertmanager {
+  url: string;
+  /** The alerts it lists as not yet resolved. */
+  alerts(): Promise<ListedAlert[]>;
+  close(): Promise<void>;
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address();
+      const port = typeof address === "object" && address ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+const CONFIG = `route:
+  receiver: sink
+  group_wait: 1s
+  group_interval: 1s
+  repeat_interval: 1h
+receivers:
+  - name: sink
+`;
+
+/** Starts Alertmanager from `binary` and resolves once it answers `/-/ready`. */
+export async function startAlertmanager(binary: string): Promise<RunningAlertmanager> {
+  const dir = mkdtempSync(join(tmpdir(), "hm-am-"));
+  writeFileSync(join(dir, "alertmanager.yml"), CONFIG);
+  const port = await freePort();
+  const url = `http://127.0.0.1:${port}`;
+  const child: ChildProcess = spawn(
+    binary,
+    [
+      `--config.file=${join(dir, "alertmanager.yml")}`,
+      `--storage.path=${join(dir, "data")}`,
+      `--web.listen-address=127.0.0.1:${port}`,
+      "--cluster.listen-address=",
+    ],
+    { stdio: ["ignore", "ignore", "pipe"] },
+  );
+  let stderr = "";
+  child.stderr?.on("data", (chunk: Buffer) => {
+    stderr = (stderr + chunk.toString()).slice(-4000);
+  });
+  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  const close = async () => {
+    if (child.exitCode === null) child.kill("SIGTERM");
+    await exited;
+    rmSync(dir, { recursive: true, force: true });
+  };
+  const deadline = Date.now() + 20_000;
+  for (;;) {
+    if (child.exitCode !== null) {
+      await close();
+      throw new Error(`Alertmanager exited with ${child.exitCode}: ${stderr}`);
+    }
+    const ready = await fetch(`${url}/-/ready`).then(
+      (r) => r.ok,
+      () => false,
+    );
+    if (ready) break;
+    if (Date.now() > deadline) {
+      await close();
+      throw new Error(`Alertmanager did not become ready on ${url}: ${stderr}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  return {
+    url,
+    async alerts() {
+      const response = await fetch(`${url}/api/v2/alerts`);
+      if (!response.ok) throw new Error(`GET /api/v2/alerts answered ${response.status}`);
+      return (await response.json()) as ListedAlert[]; // Alertmanager's gettableAlerts
+    },
+    close,
+  };
+}
