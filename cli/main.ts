@@ -1,11 +1,8 @@
 /** The `healthmesh` command line (CONTRACT §2). Exit codes: 0 ok, 1 runtime failure, 2 invalid input. */
+// Commands load what they need when they run (dynamic imports below): the probe and the operator
+// commands never load the coordinator, its store or native SQLite.
 import { parseArgs } from "node:util";
-import { ProviderSetupError } from "../coordinator/dns/factory.ts";
-import { EnvError, startCoordinator } from "../coordinator/node.ts";
-import { DataDirInUseError } from "../coordinator/node-runtime.ts";
-import { runNodeProbe } from "../probes/node.ts";
 import { configJsonSchema } from "../shared/config.ts";
-import { lineLogger } from "../shared/log.ts";
 import { printStatus } from "./status.ts";
 import { callApi, loadConfigFile, operatorToken, UsageError } from "./util.ts";
 
@@ -70,13 +67,8 @@ export async function main(argv: string[]): Promise<number> {
   try {
     return await run(command, rest, values);
   } catch (error) {
-    if (
-      error instanceof UsageError ||
-      error instanceof EnvError ||
-      error instanceof ProviderSetupError ||
-      error instanceof DataDirInUseError
-    ) {
-      console.error(error.message);
+    if (error instanceof UsageError || (await isProviderSetupError(error))) {
+      console.error(error instanceof Error ? error.message : String(error));
       return 2;
     }
     console.error(`healthmesh ${command}: ${(error as Error).message ?? String(error)}`);
@@ -120,39 +112,17 @@ async function run(command: string, rest: string[], values: Values): Promise<num
       console.log(JSON.stringify(configJsonSchema(), null, 2));
       return 0;
     case "coordinator": {
-      const config = loadConfigFile(values.config);
-      const port = Number(values.port);
-      if (!Number.isInteger(port) || port < 0 || port > 65_535)
-        throw new UsageError(`Invalid --port "${values.port}"`);
-      const running = await startCoordinator({
-        config,
-        dataDir: values.data,
-        host: values.host,
-        port,
-        env: process.env,
-        log: lineLogger((line) => console.error(line)),
-      });
-      console.error(`healthmesh coordinator listening on ${running.url} (data in ${values.data})`);
-      await new Promise<void>((resolve) => {
-        const stop = () => void running.close().then(resolve);
-        process.once("SIGINT", stop);
-        process.once("SIGTERM", stop);
-      });
-      return 0;
+      const { runCoordinatorCommand } = await import("./coordinator.ts");
+      return runCoordinatorCommand(values);
     }
     case "probe": {
-      if (!values.id) throw new UsageError("Missing --id: the probe's id as configured under probes.members");
-      if (!values.coordinator)
-        throw new UsageError("Missing --coordinator: one or more coordinator URLs, comma-separated");
-      const secret = process.env.HEALTHMESH_PROBE_SECRET;
-      if (!secret) throw new UsageError("Missing probe secret: set HEALTHMESH_PROBE_SECRET");
-      const coordinators = values.coordinator.split(",").map((url) => url.trim().replace(/\/$/, ""));
-      for (const url of coordinators) {
-        if (!/^https?:\/\/[^/]+/.test(url)) throw new UsageError(`Invalid --coordinator URL "${url}"`);
+      const { ProbeSettingsError, probeSettings, runProbe } = await import("./probe.ts");
+      try {
+        return await runProbe(probeSettings(values, (name) => process.env[name]));
+      } catch (error) {
+        if (error instanceof ProbeSettingsError) throw new UsageError(error.message);
+        throw error;
       }
-      runNodeProbe({ id: values.id, coordinators, secret });
-      await new Promise<never>(() => {});
-      return 0;
     }
     case "status": {
       const status = await callApi(coordinatorUrl, "/v1/status", { token: token() });
@@ -202,6 +172,13 @@ async function run(command: string, rest: string[], values: Values): Promise<num
     default:
       throw new UsageError(`Unknown command "${command}"\n\n${USAGE}`);
   }
+}
+
+/** True for a DNS provider setup error (a missing token: exit 2); loads the DNS factory only after a failure. */
+async function isProviderSetupError(error: unknown): Promise<boolean> {
+  if (!(error instanceof Error) || error.name !== "ProviderSetupError") return false;
+  const { ProviderSetupError } = await import("../coordinator/dns/factory.ts");
+  return error instanceof ProviderSetupError;
 }
 
 /** Asks a yes/no question on the terminal; only "y" or "yes" counts as yes. */
