@@ -14,6 +14,7 @@ import {
   effectiveVote,
   verdictOf,
 } from "../shared/quorum.ts";
+import type { NameserverView } from "./dns/nameserver-status.ts";
 import type { DnsProvider } from "./dns/provider.ts";
 import { type DesiredTarget, Reconciler } from "./dns/reconciler.ts";
 import type { RoundVerdicts, ServiceState } from "./engine.ts";
@@ -58,6 +59,8 @@ const trackKey = (probe: string, service: string, endpoint: Endpoint) => `${prob
 export class Coordinator {
   readonly config: Config;
   readonly reconciler: Reconciler;
+  /** What the providers' own nameservers serve, where this runtime can ask them (set by the Node entry). */
+  nameservers: NameserverView | null = null;
   readonly #deps: CoordinatorDeps;
   readonly #services = new Map<string, ServiceState>();
   readonly #serviceByName: Map<string, ServiceConfig>;

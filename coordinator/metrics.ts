@@ -103,6 +103,7 @@ export class CoordinatorMetrics {
     const out = new Exposition();
     serviceFamilies(out, status, this.#switches);
     dnsFamilies(out, status, this.#lastWrite, now);
+    nameserverFamilies(out, status);
     probeFamilies(out, status, now);
     out.family("healthmesh_reports_accepted_total", "counter", "Probe reports accepted, by probe");
     for (const [probe, n] of this.#accepted) out.sample({ probe }, n);
@@ -194,6 +195,24 @@ function dnsFamilies(out: Exposition, status: StatusView, lastWrite: Map<string,
     for (const [provider, dns] of Object.entries(svc.dns))
       if (dns.updatedAt)
         out.sample({ service: svc.name, provider }, (now - Date.parse(dns.updatedAt)) / 1000);
+}
+
+function nameserverFamilies(out: Exposition, status: StatusView): void {
+  out.family(
+    "healthmesh_dns_nameservers_serving_desired",
+    "gauge",
+    "1 when every answering nameserver of a provider serves the decided target of a router (DNS, not the API)",
+  );
+  for (const svc of status.services)
+    for (const [provider, dns] of Object.entries(svc.dns))
+      if (dns.serving) out.sample({ service: svc.name, provider }, dns.serving.matches ? 1 : 0);
+  out.family(
+    "healthmesh_dns_nameserver_query_errors_total",
+    "counter",
+    "Questions to a provider's nameservers that got no usable answer",
+  );
+  for (const [provider, p] of Object.entries(status.nameservers?.providers ?? {}))
+    out.sample({ provider }, p.queryErrors);
 }
 
 function probeFamilies(out: Exposition, status: StatusView, now: number): void {

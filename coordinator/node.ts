@@ -8,6 +8,7 @@ import { SqliteOutbox } from "./alerts/outbox-sqlite.ts";
 import { buildApp } from "./app.ts";
 import { Coordinator, type CoordinatorDeps } from "./coordinator.ts";
 import { createProviders } from "./dns/factory.ts";
+import { type RunningWatch, startNameserverWatch } from "./dns/nameserver-node.ts";
 import { routerTtlProblems } from "./dns/preflight.ts";
 import type { DnsProvider } from "./dns/provider.ts";
 import { CoordinatorMetrics } from "./metrics.ts";
@@ -102,6 +103,7 @@ async function assemble(
     log: options.log,
   });
   const listener = options.onEvents;
+  let nameservers: RunningWatch | null = null;
   const coordinator = await Coordinator.open({
     config,
     store,
@@ -110,6 +112,7 @@ async function assemble(
     providers,
     onEvents: (events) => {
       alerts.enqueue(events);
+      nameservers?.onEvents(events);
       listener?.(events);
     },
   }).catch(async (error: unknown) => {
@@ -118,6 +121,12 @@ async function assemble(
     throw error;
   });
   alerts.watch(coordinator);
+  nameservers = startNameserverWatch(coordinator, {
+    env: (name) => env[name],
+    fetch,
+    clock,
+    log: options.log,
+  });
   const app = buildApp({
     metrics,
     coordinator,
@@ -144,6 +153,7 @@ async function assemble(
     async close() {
       pulls.stop();
       coordinator.stop();
+      await nameservers?.stop();
       alerts.stop();
       await bound.close();
       await coordinator.reconciler.idle();

@@ -2,6 +2,7 @@
 import type { ServiceStatus, StatusView } from "../shared/api-schema.ts";
 import { isSilent } from "../shared/quorum.ts";
 import type { Coordinator } from "./coordinator.ts";
+import { nameserverStatus, servingOf } from "./dns/nameserver-status.ts";
 
 /** The status of every service, probe and DNS provider, at the coordinator's `now`. */
 export function buildStatus(coordinator: Coordinator, now: number): StatusView {
@@ -18,6 +19,7 @@ export function buildStatus(coordinator: Coordinator, now: number): StatusView {
         target: row.target,
         updatedAt: new Date(row.updatedAt).toISOString(),
         ...(row.error !== undefined ? { error: row.error } : {}),
+        ...servingOf(coordinator.nameservers, row.provider, router),
       };
     }
     const results = (["primary", "secondary"] as const).flatMap((endpoint) =>
@@ -62,5 +64,11 @@ export function buildStatus(coordinator: Coordinator, now: number): StatusView {
       silent: isSilent({ lastSeen, healthy: true }, { now, intervalMs: config.probes.interval }),
     };
   });
-  return { zone: config.zone, now: new Date(now).toISOString(), services, probes };
+  return {
+    zone: config.zone,
+    now: new Date(now).toISOString(),
+    services,
+    probes,
+    nameservers: nameserverStatus(coordinator.nameservers),
+  };
 }

@@ -14,14 +14,55 @@ export const tallySchema = z
 export const verdictSchema = z
   .enum(["up", "down", "unknown"])
   .openapi("Verdict", { description: "The quorum's verdict on one endpoint" });
+export const servingSchema = z
+  .object({
+    values: z.array(z.string()).nullable().openapi({
+      description: "What the provider's nameservers serve; null when none answered or they disagree",
+    }),
+    matches: z.boolean().openapi({ description: "Every answering nameserver serves the decided target" }),
+    lagging: z.boolean().openapi({
+      description: "The API accepted the write but a nameserver still serves the old answer past the bound",
+    }),
+    checkedAt: z.string(),
+    nameservers: z.array(
+      z.object({
+        server: z.string(),
+        values: z.array(z.string()).optional(),
+        rcode: z.string().optional(),
+        error: z.string().optional(),
+      }),
+    ),
+  })
+  .openapi("NameserverServing", {
+    description: "What the provider's own nameservers answer (DNS, not the API)",
+  });
 export const dnsStateSchema = z
   .object({
     state: z.enum(["in-sync", "pending", "error"]),
     target: z.string().nullable().openapi({ description: "What the provider was last seen serving" }),
     error: z.string().optional(),
     updatedAt: z.string().optional().openapi({ description: "When this state was last recorded (ISO)" }),
+    serving: servingSchema.optional(),
   })
   .openapi("DnsProviderState");
+
+export const nameserverStatusSchema = z
+  .object({
+    checking: z
+      .boolean()
+      .openapi({ description: "Whether this coordinator asks the providers' nameservers" }),
+    reason: z.string().optional(),
+    providers: z.record(
+      z.string(),
+      z.object({
+        servers: z.array(z.string()),
+        queries: z.number().int(),
+        queryErrors: z.number().int(),
+        error: z.string().optional(),
+      }),
+    ),
+  })
+  .openapi("NameserverStatus");
 
 export const probeResultSchema = z
   .object({
@@ -75,6 +116,7 @@ export const statusSchema = z
     now: z.string(),
     services: z.array(serviceStatusSchema),
     probes: z.array(probeStatusSchema),
+    nameservers: nameserverStatusSchema.optional(),
   })
   .openapi("Status");
 /** The answer of `GET /v1/status`. */

@@ -68,6 +68,8 @@ const serviceSchema = z.strictObject({
 const providerTuning = {
   timeout: duration(1).default(10_000),
   maxBackoff: duration(1).default(30_000),
+  /** The provider's authoritative nameservers (`host` or `host:port`), asked directly; found from the provider when absent. */
+  nameservers: z.array(z.string().min(1)).min(1).optional(),
 };
 
 const providersSchema = z
@@ -154,6 +156,19 @@ const coordinatorSchema = z.strictObject({
   publicUrl: httpUrl.optional(),
 });
 
+/** How the coordinator asks the providers' own nameservers what the world sees (CONTRACT §4a). */
+const nameserverChecksSchema = z.strictObject({
+  enabled: z.boolean().default(true),
+  /** Steady-state check of every router on every provider's nameservers. */
+  interval: duration(1000).default(60_000),
+  /** How long nameservers may serve the old answer after the API accepted a write before `dns.lagging`. */
+  lagAfter: duration(0).default(60_000),
+  /** Per question. */
+  timeout: duration(1).default(2000),
+  /** The parent zone's nameservers (`host` or `host:port`) for the DS lookup of `healthmesh doctor`. */
+  parent: z.array(z.string().min(1)).min(1).optional(),
+});
+
 export const configSchema = z.strictObject({
   zone: hostname.transform((zone) => zone.slice(0, -1)),
   providers: providersSchema,
@@ -168,6 +183,7 @@ export const configSchema = z.strictObject({
     .array(alertSchema)
     .nullish()
     .transform((alerts) => alerts ?? []),
+  nameserverChecks: nameserverChecksSchema.prefault({}),
   coordinator: coordinatorSchema.default({
     apiTokenEnv: "HEALTHMESH_API_TOKEN",
     publicStatusPage: false,

@@ -67,6 +67,11 @@ export class Reconciler {
     for (const [name, loop] of this.#loops) if (!provider || provider === name) loop.kick();
   }
 
+  /** The routers and the targets every provider must serve (the nameserver watch compares against them). */
+  desired(): DesiredTarget[] {
+    return this.#desired.map((d) => ({ ...d, ttl: { ...d.ttl } }));
+  }
+
   /** The current state of every router on every provider. */
   states(): ProviderRouterRow[] {
     return [...this.#loops.values()].flatMap((loop) => loop.rows());

@@ -94,16 +94,24 @@ export const PAGE_SCRIPT = String.raw`
         h("td", {}, [h("strong", { text: p })]),
         h("td", {}, [h("span", { class: "badge " + d.state, text: d.state }), d.error ? h("small", { class: "sub", text: " " + d.error }) : null]),
         h("td", { class: "sub", text: d.target === null ? "(nothing)" : d.target }),
+        h("td", { class: "sub", "data-testid": "ns-" + svc.name + "-" + p, text: nameserverText(d.serving) }),
         h("td", { class: "sub", text: d.updatedAt ? age(now - Date.parse(d.updatedAt)) + " ago" : "" }),
       ]);
     });
     return [
       disagree ? h("div", { class: "alert", "data-testid": "divergence-" + svc.name, text: "Providers disagree: " + names.map(function (p) { return p + " serves " + (svc.dns[p].target || "nothing"); }).join(", ") }) : null,
       h("div", { class: "scroll" }, [h("table", {}, [
-        h("thead", {}, [h("tr", {}, [h("th", { text: "provider" }), h("th", { text: "state" }), h("th", { text: "serving" }), h("th", { text: "updated" })])]),
+        h("thead", {}, [h("tr", {}, [h("th", { text: "provider" }), h("th", { text: "state" }), h("th", { text: "serving" }), h("th", { text: "nameservers answer" }), h("th", { text: "updated" })])]),
         h("tbody", {}, rows),
       ])]),
     ];
+  }
+
+  // What the provider's own nameservers answer (a DNS query, not its API): the CONTRACT's "what the world sees".
+  function nameserverText(serving) {
+    if (!serving) return "\u2014";
+    var values = serving.values === null ? "nameservers disagree" : serving.values.length ? serving.values.join(", ") : "(nothing)";
+    return values + (serving.lagging ? " \u2014 lagging behind the API" : serving.matches ? " \u2713" : " \u2014 not yet");
   }
 
   function probeGrid(svc, data, now) {
