@@ -64,9 +64,7 @@ export function startNameserverWatch(
     onEvents: (events) => {
       if (events.some((e) => KICKS.has(e.type))) watch.kick();
     },
-    stop: async () => {
-      watch.stop();
-      await watch.idle();
-    },
+    // Not waiting for a check in flight: a resolver lookup of an unreachable nameserver must not delay shutdown.
+    stop: async () => watch.stop(),
   };
 }

@@ -256,6 +256,7 @@ export class NameserverWatch {
     if (overdue && !reconfirmed) this.#askForRecheck(provider, now);
     const lagging = overdue && reconfirmed;
     this.#serving.set(k, { provider, router: d.router, values, matches, lagging, checkedAt: now, servers });
+    if (this.#stopped) return; // a check that outlived stop() records nothing: the store may be closed
     if (lagging && !this.#lagging.has(k)) {
       this.#lagging.add(k);
       const what = stale.map((s) => `${s.server} serves ${describe(s.values ?? [])}`).join(", ");
