@@ -34,8 +34,6 @@ export const alertEventTypes = [
   "dns.recovered",
   "dns.diverged",
   "dns.converged",
-  "dns.lagging",
-  "dns.lagging.cleared",
   "probe.silent",
   "probe.back",
   "flap.held",

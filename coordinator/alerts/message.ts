@@ -55,7 +55,6 @@ const SEVERITY: Record<AlertEventType, Severity> = {
   "switch.suppressed": "warning",
   "probe.silent": "warning",
   "dns.drift": "warning",
-  "dns.lagging": "warning",
   pin: "warning",
   pause: "warning",
   "coordinator.started": "warning",
@@ -63,7 +62,6 @@ const SEVERITY: Record<AlertEventType, Severity> = {
   "dns.switched": "info",
   "dns.recovered": "info",
   "dns.converged": "info",
-  "dns.lagging.cleared": "info",
   "probe.back": "info",
   "both-down.cleared": "info",
   "active.down": "critical",
@@ -128,10 +126,6 @@ function titleOf(event: AuditEvent, config: Config): string {
       return `DNS switched for ${svc} on ${event.provider ?? "a provider"}`;
     case "dns.drift":
       return `DNS record of ${svc} changed by hand on ${event.provider ?? "a provider"}`;
-    case "dns.lagging":
-      return `Nameservers of ${event.provider ?? "a provider"} lag behind its API for ${svc}`;
-    case "dns.lagging.cleared":
-      return `Nameservers of ${event.provider ?? "a provider"} serve the decision for ${svc} again`;
     case "dns.recovered":
       return `DNS writes work again for ${svc} on ${event.provider ?? "a provider"}`;
     case "both-down.cleared":
