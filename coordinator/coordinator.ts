@@ -17,7 +17,7 @@ import {
 import type { NameserverView } from "./dns/nameserver-status.ts";
 import type { DnsProvider } from "./dns/provider.ts";
 import { type DesiredTarget, Reconciler } from "./dns/reconciler.ts";
-import type { RoundVerdicts, ServiceState } from "./engine.ts";
+import { initialState, type RoundVerdicts, type ServiceState } from "./engine.ts";
 import { newlySilent, planService, sameState } from "./round.ts";
 import type {
   AuditEvent,
@@ -109,17 +109,11 @@ export class Coordinator {
     const unfinished = snapshot.providerStates.filter(
       (row) => row.state !== "in-sync" || (decided.has(row.router) && decided.get(row.router) !== row.target),
     ).length;
-    const services: ServiceState[] = deps.config.services.map(
-      (svc) =>
-        stored.get(svc.name) ?? {
-          name: svc.name,
-          active: "primary",
-          mode: "auto",
-          lastSwitchAt: null,
-          bothDown: false,
-          held: false,
-        },
-    );
+    // Defaults first: a state stored before a field existed gets that field's initial value.
+    const services: ServiceState[] = deps.config.services.map((svc) => ({
+      ...initialState(svc.name),
+      ...stored.get(svc.name),
+    }));
     for (const state of services) coordinator.#services.set(state.name, state);
     const now = deps.clock.now();
     await coordinator.#commit({

@@ -10,11 +10,31 @@ export interface ServiceState {
   name: string;
   active: Endpoint;
   mode: ServiceMode;
-  /** When the last switch of any kind happened (ms), or null. */
+  /** When the last switch of any kind happened (ms), or null. Shown in status; decisions do not use it. */
   lastSwitchAt: number | null;
-  /** The episode flags: set while a both-down or held-flap condition lasts, so each is reported once. */
+  /**
+   * Since when the primary has been UP by quorum without a break (ms), or null while it is not UP:
+   * an automatic fail-back waits until it has been UP for `holdDown` (fail back slow).
+   */
+  primaryUpSince: number | null;
+  /** The episode flags: set while a both-down, a held or suppressed switch, or a DOWN live path lasts, so each is reported once. */
   bothDown: boolean;
   held: boolean;
+  activeDown: boolean;
+}
+
+/** The fields a service state has before anything happened to it. */
+export function initialState(name: string): ServiceState {
+  return {
+    name,
+    active: "primary",
+    mode: "auto",
+    lastSwitchAt: null,
+    primaryUpSince: null,
+    bothDown: false,
+    held: false,
+    activeDown: false,
+  };
 }
 
 /** The verdicts of one round, with their tallies. */
@@ -23,13 +43,17 @@ export interface RoundVerdicts {
   secondary: { verdict: Verdict; votes: Tally };
 }
 
+/** Why a switch is wanted: the live path is DOWN, or (fail-back only) the primary earned its way back. */
+export type SwitchReason = "live-down" | "primary-stable";
+
 /** What one round decides for one service. */
 export type Decision =
   | { kind: "none" }
-  | { kind: "switch"; type: "failover" | "failback"; from: Endpoint; to: Endpoint }
-  | { kind: "held"; type: "failover" | "failback"; to: Endpoint; until: number }
+  | { kind: "switch"; type: "failover" | "failback"; from: Endpoint; to: Endpoint; reason: SwitchReason }
+  | { kind: "held"; type: "failback"; to: Endpoint; until: number }
   | { kind: "suppressed"; type: "failover" | "failback"; to: Endpoint; mode: "paused" | "pinned" }
-  | { kind: "both-down" };
+  | { kind: "both-down" }
+  | { kind: "active-down"; active: Endpoint };
 
 /** Service settings the engine needs. */
 export interface DecisionPolicy {
@@ -37,11 +61,46 @@ export interface DecisionPolicy {
   holdDownMs: number;
 }
 
+/** The primary's "UP since" after a round with this verdict: kept while UP, started when it turns UP, cleared otherwise. */
+export function nextPrimaryUpSince(previous: number | null, primary: Verdict, now: number): number | null {
+  if (primary !== "up") return null;
+  return previous ?? now;
+}
+
+/** The switch the verdicts call for, or a held fail-back, before the mode is considered. */
+function wantedSwitch(
+  state: ServiceState,
+  primary: Verdict,
+  secondary: Verdict,
+  policy: DecisionPolicy,
+  now: number,
+): Extract<Decision, { kind: "switch" | "held" }> | null {
+  if (state.active === "primary") {
+    // Fail over fast: leaving a DOWN live path is never held (both DOWN was handled before).
+    if (primary === "down") {
+      return { kind: "switch", type: "failover", from: "primary", to: "secondary", reason: "live-down" };
+    }
+    return null;
+  }
+  if (primary !== "up") return null;
+  // Never stay on a dead secondary: back to an UP primary at once, whatever autoFailback and holdDown say.
+  if (secondary === "down") {
+    return { kind: "switch", type: "failback", from: "secondary", to: "primary", reason: "live-down" };
+  }
+  if (!policy.autoFailback) return null;
+  // Fail back slow: only once the primary has been UP continuously for holdDown.
+  const until = (state.primaryUpSince ?? now) + policy.holdDownMs;
+  if (now < until) return { kind: "held", type: "failback", to: "primary", until };
+  return { kind: "switch", type: "failback", from: "secondary", to: "primary", reason: "primary-stable" };
+}
+
 /**
- * Decides one round: fail over when the primary is DOWN and the secondary is not; fail back (when
- * allowed) when the primary is UP; never within `holdDown` of the last switch (`held`), never when
- * paused or pinned (`suppressed`, so the operator hears of it). Both paths DOWN is reported in every
- * mode and never switches.
+ * Decides one round. `state.primaryUpSince` must already account for this round's primary verdict
+ * (see `nextPrimaryUpSince`). Fails over at once when the primary is DOWN and the secondary is not;
+ * fails back at once when the live secondary is DOWN and the primary UP; otherwise fails back (when
+ * allowed) only once the primary has been UP for `holdDown` (`held` until then); never when paused
+ * or pinned (`suppressed`, so the operator hears of it). Both paths DOWN, and a DOWN live path with
+ * nowhere known-good to go, are reported in every mode and never switch.
  */
 export function decide(
   state: ServiceState,
@@ -53,18 +112,14 @@ export function decide(
   const secondary = verdicts.secondary.verdict;
   // Both paths down is worth an alert whatever the mode: an operator who paused or pinned must know.
   if (primary === "down" && secondary === "down") return { kind: "both-down" };
-
-  let wanted: Extract<Decision, { kind: "switch" }> | null = null;
-  if (state.active === "primary" && primary === "down") {
-    wanted = { kind: "switch", type: "failover", from: "primary", to: "secondary" };
-  } else if (state.active === "secondary" && policy.autoFailback && primary === "up") {
-    wanted = { kind: "switch", type: "failback", from: "secondary", to: "primary" };
-  }
-  if (!wanted) return { kind: "none" };
-  if (state.mode !== "auto")
+  const wanted = wantedSwitch(state, primary, secondary, policy, now);
+  if (wanted?.kind === "switch" && state.mode !== "auto") {
     return { kind: "suppressed", type: wanted.type, to: wanted.to, mode: state.mode };
-  if (state.lastSwitchAt !== null && now - state.lastSwitchAt < policy.holdDownMs) {
-    return { kind: "held", type: wanted.type, to: wanted.to, until: state.lastSwitchAt + policy.holdDownMs };
   }
-  return wanted;
+  // A fail-back that is not due yet means nothing while an operator holds the service.
+  if (wanted && state.mode === "auto") return wanted;
+  const live = state.active === "primary" ? primary : secondary;
+  const other = state.active === "primary" ? secondary : primary;
+  if (live === "down" && other === "unknown") return { kind: "active-down", active: state.active };
+  return { kind: "none" };
 }

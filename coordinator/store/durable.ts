@@ -5,7 +5,7 @@
  */
 import type { ServiceState } from "../engine.ts";
 import { numberEvent } from "./memory.ts";
-import { STORE_SCHEMA } from "./schema.ts";
+import { STORE_MIGRATIONS, STORE_SCHEMA } from "./schema.ts";
 import {
   type AuditEvent,
   type Commit,
@@ -47,6 +47,7 @@ export class DurableStore implements Store {
   constructor(storage: DurableSqlStorage) {
     this.#storage = storage;
     storage.sql.exec(STORE_SCHEMA);
+    storage.sql.exec(STORE_MIGRATIONS);
   }
 
   async commit(change: Commit): Promise<AuditEvent[]> {

@@ -15,6 +15,16 @@ CREATE TABLE IF NOT EXISTS reports (probe TEXT NOT NULL, id TEXT NOT NULL, at IN
 CREATE INDEX IF NOT EXISTS reports_at ON reports (at);
 `;
 
+/**
+ * Brings rows written by an older healthmesh up to today's shapes; idempotent, run at every open after
+ * `STORE_SCHEMA`. Service states gained `primaryUpSince` (null: the primary must prove itself UP for
+ * `holdDown` again before an automatic fail-back) and the `activeDown` episode flag.
+ */
+export const STORE_MIGRATIONS = `
+UPDATE services SET state = json_set(state, '$.primaryUpSince', NULL) WHERE json_type(state, '$.primaryUpSince') IS NULL;
+UPDATE services SET state = json_set(state, '$.activeDown', json('false')) WHERE json_type(state, '$.activeDown') IS NULL;
+`;
+
 /** The alert outbox: grouped messages with their delivery state, and each destination's cursor in the audit log. */
 export const OUTBOX_SCHEMA = `
 CREATE TABLE IF NOT EXISTS alert_cursors (destination TEXT PRIMARY KEY, event_id INTEGER NOT NULL);

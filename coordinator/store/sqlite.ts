@@ -7,7 +7,7 @@ import { join } from "node:path";
 import Database from "better-sqlite3";
 import type { ServiceState } from "../engine.ts";
 import { numberEvent } from "./memory.ts";
-import { STORE_SCHEMA } from "./schema.ts";
+import { STORE_MIGRATIONS, STORE_SCHEMA } from "./schema.ts";
 import {
   type AuditEvent,
   type Commit,
@@ -32,6 +32,7 @@ export class SqliteStore implements Store {
     this.db.pragma("synchronous = FULL");
     this.db.pragma("busy_timeout = 5000");
     this.db.exec(STORE_SCHEMA);
+    this.db.exec(STORE_MIGRATIONS);
     const statements = {
       report: this.db.prepare("INSERT INTO reports (probe, id, at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING"),
       service: this.db.prepare("INSERT OR REPLACE INTO services (name, state) VALUES (?, ?)"),

@@ -88,8 +88,10 @@ describe("DurableStore in workerd", () => {
               active: "secondary",
               mode: "pinned",
               lastSwitchAt: 5,
+              primaryUpSince: 3,
               bothDown: false,
               held: true,
+              activeDown: false,
             },
           ],
           tracks: [
@@ -117,7 +119,12 @@ describe("DurableStore in workerd", () => {
 
     const second = await open(dir);
     const snapshot = (await second({ op: "snapshot", args: [] })).value as Snapshot; // the store's own answer
-    expect(snapshot.services[0]).toMatchObject({ active: "secondary", mode: "pinned", held: true });
+    expect(snapshot.services[0]).toMatchObject({
+      active: "secondary",
+      mode: "pinned",
+      held: true,
+      primaryUpSince: 3,
+    });
     expect(snapshot.tracks[0]?.track.vote).toBe("down");
     expect(snapshot.probes[0]).toEqual({ id: "p1", lastSeen: 42, healthy: false, silent: false });
     expect(snapshot.desired[0]?.target).toBe("cdn2.example.com.");
@@ -147,8 +154,10 @@ describe("DurableStore in workerd", () => {
           active: "secondary" as const,
           mode: "auto" as const,
           lastSwitchAt: 2,
+          primaryUpSince: null,
           bothDown: false,
           held: false,
+          activeDown: false,
         },
       ],
       events: [{ at: 2, type: "x", message: "must not land" }],
@@ -182,6 +191,25 @@ describe("DurableStore in workerd", () => {
       ok: false,
       name: "ReplayError",
     });
+  });
+
+  it("migrates service states written before primaryUpSince and activeDown existed", async () => {
+    const dir = persistDir();
+    const first = await open(dir);
+    const old = {
+      name: "web",
+      active: "secondary",
+      mode: "auto",
+      lastSwitchAt: 5,
+      bothDown: false,
+      held: true,
+    };
+    // A row as an older healthmesh wrote it: the current type requires the fields it lacks.
+    const call = JSON.parse(JSON.stringify({ op: "commit", args: [{ services: [old] }] })) as StoreCall;
+    expect((await first(call)).ok).toBe(true);
+    const second = await open(dir);
+    const snapshot = (await second({ op: "snapshot", args: [] })).value as Snapshot; // the store's own answer
+    expect(snapshot.services).toEqual([{ ...old, primaryUpSince: null, activeDown: false }]);
   });
 });
 

@@ -28,7 +28,16 @@ describe("SqliteStore", () => {
     const first = new SqliteStore(dir);
     await first.commit({
       services: [
-        { name: "web", active: "secondary", mode: "pinned", lastSwitchAt: 5, bothDown: false, held: true },
+        {
+          name: "web",
+          active: "secondary",
+          mode: "pinned",
+          lastSwitchAt: 5,
+          primaryUpSince: 3,
+          bothDown: false,
+          held: true,
+          activeDown: false,
+        },
       ],
       tracks: [
         { probe: "p1", service: "web", endpoint: "primary", track: { fails: 3, oks: 0, vote: "down" } },
@@ -52,7 +61,12 @@ describe("SqliteStore", () => {
     await first.close();
     const second = new SqliteStore(dir);
     const snapshot = await second.snapshot();
-    expect(snapshot.services[0]).toMatchObject({ active: "secondary", mode: "pinned", held: true });
+    expect(snapshot.services[0]).toMatchObject({
+      active: "secondary",
+      mode: "pinned",
+      held: true,
+      primaryUpSince: 3,
+    });
     expect(snapshot.tracks[0]?.track.vote).toBe("down");
     expect(snapshot.probes[0]).toEqual({ id: "p1", lastSeen: 42, healthy: false, silent: false });
     expect(snapshot.desired[0]?.target).toBe("cdn2.example.com.");
