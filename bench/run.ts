@@ -6,6 +6,7 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { decisionRounds } from "./decision-round.ts";
 import { detection } from "./detection.ts";
+import { flapping } from "./flapping.ts";
 import { ingest } from "./ingest.ts";
 import { massFailover } from "./mass-failover.ts";
 import { machine, markdown, type Row } from "./table.ts";
@@ -13,7 +14,7 @@ import { machine, markdown, type Row } from "./table.ts";
 const args = process.argv.slice(2);
 const quick = args.includes("--quick");
 const wanted = args.filter((a) => !a.startsWith("--"));
-const all = ["detection", "ingest", "decision", "mass"];
+const all = ["detection", "ingest", "decision", "mass", "flapping"];
 const selected = wanted.length > 0 ? wanted : all;
 const startedAt = machine();
 const rows: Row[] = [];
@@ -35,6 +36,8 @@ for (const name of selected) {
     rows.push(...(await decisionRounds()));
   } else if (name === "mass") {
     rows.push(...(await massFailover()));
+  } else if (name === "flapping") {
+    rows.push(...(await flapping()));
   } else {
     throw new Error(`Unknown benchmark "${name}": choose from ${all.join(", ")}`);
   }

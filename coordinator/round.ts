@@ -116,6 +116,7 @@ function decisionEvent(
       if (state.activeDown) return null;
       return {
         type: "active.down",
+        from: decision.active,
         message: `The live path of "${svc.name}" (${decision.active}) is DOWN and the other path is neither UP nor DOWN: staying on ${decision.active}, no switch: ${tally}`,
       };
     default:

@@ -87,7 +87,7 @@ export function atLeast(severity: Severity, min: Severity): boolean {
   return severities.indexOf(severity) >= severities.indexOf(min);
 }
 
-const HEADLINE_TYPES = new Set(["failover", "failback", "both-down"]);
+const HEADLINE_TYPES = new Set(["failover", "failback", "both-down", "active.down"]);
 
 function headlineOf(events: readonly AuditEvent[]): AuditEvent | undefined {
   let best: AuditEvent | undefined;
@@ -133,7 +133,7 @@ function titleOf(event: AuditEvent, config: Config): string {
     case "probe.back":
       return "A probe is reporting again";
     case "flap.held":
-      return `Flapping: ${svc} held by holdDown`;
+      return `Flapping: fail-back of ${svc} held until the primary stays up for holdDown`;
     case "switch.suppressed":
       return `${svc} would ${event.to === "secondary" ? "fail over" : "fail back"} but is paused or pinned`;
     case "probe.silent":

@@ -17,6 +17,8 @@ export type EventType =
   | "dns.recovered"
   | "both-down"
   | "both-down.cleared"
+  | "active.down"
+  | "active.down.cleared"
   | "probe.silent"
   | "probe.back"
   | "flap.held"

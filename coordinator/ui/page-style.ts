@@ -55,8 +55,8 @@ ol.timeline li { display:grid; grid-template-columns:5.2rem 1fr; gap:.2rem .6rem
   border-bottom:1px solid var(--line); font-size:.86rem; }
 ol.timeline time { color:var(--muted); font-variant-numeric:tabular-nums; }
 .type { font-weight:700; margin-right:.35rem; }
-.type.failover,.type.both-down,.type.dns-error,.type.dns-diverged,.type.probe-silent { color:var(--down); }
-.type.failback,.type.dns-switched,.type.dns-converged,.type.dns-recovered,.type.probe-back,.type.both-down-cleared { color:var(--up); }
+.type.failover,.type.both-down,.type.active-down,.type.dns-error,.type.dns-diverged,.type.probe-silent { color:var(--down); }
+.type.failback,.type.dns-switched,.type.dns-converged,.type.dns-recovered,.type.probe-back,.type.both-down-cleared,.type.active-down-cleared { color:var(--up); }
 .type.pin,.type.pause,.type.resume { color:var(--op); } .type.dns-drift,.type.flap-held { color:var(--unk); }
 form.login { display:flex; flex-wrap:wrap; gap:.5rem; align-items:center; }
 form.login input { flex:1 1 14rem; font:inherit; padding:.45rem .6rem; border:1px solid var(--line);
