@@ -148,12 +148,34 @@ const probesSchema = z.strictObject({
   maxConfirming: z.number().int().min(1).optional(),
 });
 
+/** `coordinator.ha` (CONTRACT §8): this member of a coordinator cluster over etcd's v3 API. */
+const haSchema = z.strictObject({
+  id: z
+    .string()
+    .regex(/^[a-z0-9](?:[a-z0-9-]{0,62})$/i, { message: 'Must be a short name such as "coord-hel"' }),
+  url: httpUrl,
+  etcd: z.strictObject({
+    endpoints: z.array(httpUrl).min(1),
+    prefix: z
+      .string()
+      .regex(/^\/(?:.*\/)?$/, { message: 'Must start and end with "/", e.g. "/healthmesh/prod/"' })
+      .default("/healthmesh/"),
+    leaseTtl: duration(1000)
+      .refine((ms) => ms % 1000 === 0, { message: "etcd leases are whole seconds: use e.g. 10s" })
+      .default(10_000),
+    requestTimeout: duration(1).optional(),
+    usernameEnv: envName.optional(),
+    passwordEnv: envName.optional(),
+  }),
+});
+
 const coordinatorSchema = z.strictObject({
   apiTokenEnv: envName.default("HEALTHMESH_API_TOKEN"),
   publicStatusPage: z.boolean().default(false),
   /** `/metrics` is open by default (CONTRACT §6 puts only /v1 behind the token); true requires the bearer token. */
   protectMetrics: z.boolean().default(false),
   publicUrl: httpUrl.optional(),
+  ha: haSchema.optional(),
 });
 
 /** How the coordinator asks the providers' own nameservers what the world sees (CONTRACT §4a). */
