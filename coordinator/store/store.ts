@@ -3,6 +3,7 @@
 import type { Endpoint } from "../../shared/protocol.ts";
 import type { EndpointTrack, Tally } from "../../shared/quorum.ts";
 import type { ServiceState } from "../engine.ts";
+import { HttpError } from "../http-error.ts";
 
 /** Event types of the audit log (CONTRACT §6); more may be added. */
 export type EventType =
@@ -99,6 +100,18 @@ export class ReplayError extends Error {
   constructor(probe: string, id: string) {
     super(`Report "${id}" from probe "${probe}" was already accepted`);
     this.name = "ReplayError";
+  }
+}
+
+/**
+ * Thrown by `commit` when the state the change was computed from is stale (another coordinator of
+ * an HA cluster changed it first) or this coordinator may not make it (it does not lead); nothing
+ * was written. An operator sees 409 and retries.
+ */
+export class StaleStateError extends HttpError {
+  constructor(message: string) {
+    super(409, "conflict", message);
+    this.name = "StaleStateError";
   }
 }
 
