@@ -2,6 +2,7 @@
  * The coordinator's service layer: folds accepted reports into votes, runs decision rounds, records
  * every decision in the store before DNS is touched, and hands targets to the reconciler.
  */
+import type { ClusterStatus } from "../shared/api-schema.ts";
 import type { Clock } from "../shared/clock.ts";
 import type { Config, ServiceConfig } from "../shared/config-schema.ts";
 import type { Logger } from "../shared/log.ts";
@@ -19,14 +20,15 @@ import type { DnsProvider } from "./dns/provider.ts";
 import { type DesiredTarget, Reconciler } from "./dns/reconciler.ts";
 import { initialState, type RoundVerdicts, type ServiceState } from "./engine.ts";
 import { newlySilent, planService, sameState } from "./round.ts";
-import type {
-  AuditEvent,
-  Commit,
-  DesiredRouter,
-  NewEvent,
-  ProbeRow,
-  Store,
-  TrackRow,
+import {
+  type AuditEvent,
+  type Commit,
+  type DesiredRouter,
+  type NewEvent,
+  type ProbeRow,
+  StaleStateError,
+  type Store,
+  type TrackRow,
 } from "./store/store.ts";
 
 /** What the coordinator runs with. */
@@ -39,6 +41,12 @@ export interface CoordinatorDeps {
   /** Called with events after they are stored (alerts, live status); must not throw or block. */
   onEvents?: (events: AuditEvent[]) => void;
   random?: () => number;
+  /** HA mode: whether this coordinator may decide now (it leads the cluster); always when absent. */
+  canDecide?: () => boolean;
+  /** HA mode: whether the DNS reconciler may run rounds now (it leads the cluster); always when absent. */
+  dnsActive?: () => boolean;
+  /** HA mode: the cluster as `/v1/status` shows it. */
+  cluster?: () => ClusterStatus;
 }
 
 /** An operator action was refused: unknown service (404) or a state that forbids it (409). */
@@ -97,6 +105,7 @@ export class Coordinator {
         if (self) await self.#commit({ events: change.events, providerStates: change.providerStates ?? [] });
       },
       ...(deps.random ? { random: deps.random } : {}),
+      ...(deps.dnsActive ? { active: deps.dnsActive } : {}),
     };
     const coordinator = new Coordinator(deps, new Reconciler(deps.providers, reconcilerOptions));
     self = coordinator;
@@ -347,9 +356,28 @@ export class Coordinator {
     return { events: page.slice(0, options.limit), more: page.length > options.limit };
   }
 
+  /** HA mode: takes the service states another coordinator recorded in the shared ledger, and their targets. */
+  adopt(states: ServiceState[]): Promise<void> {
+    return this.#serial(async () => {
+      let changed = false;
+      for (const next of states) {
+        const current = this.#services.get(next.name);
+        if (!current || sameState(current, next)) continue;
+        this.#services.set(next.name, { ...next });
+        changed = true;
+      }
+      if (changed) this.reconciler.setDesired(this.#desiredTargets());
+    });
+  }
+
   /** Stores an event observed outside a decision round (e.g. DNS providers diverging) and notifies listeners. */
   recordEvent(event: NewEvent): Promise<void> {
     return this.#serial(() => this.#commit({ events: [event] }));
+  }
+
+  /** The cluster this coordinator belongs to (HA mode), or undefined for a lone coordinator. */
+  clusterStatus(): ClusterStatus | undefined {
+    return this.#deps.cluster?.();
   }
 
   /** When this coordinator started (ms). */
@@ -398,8 +426,10 @@ export class Coordinator {
     const events: NewEvent[] = [...silence.events];
     const services: ServiceState[] = [];
     const desired: DesiredRouter[] = [];
+    // In an HA cluster only the leader decides; the others keep their tallies warm.
+    const deciding = this.#deps.canDecide?.() ?? true;
     for (const svc of this.config.services) {
-      if (only && !only.has(svc.name)) continue;
+      if (!deciding || (only && !only.has(svc.name))) continue;
       const state = this.#state(svc.name);
       const plan = planService(svc, state, this.#verdicts(svc, now), now);
       events.push(...plan.events);
@@ -407,7 +437,14 @@ export class Coordinator {
       if (!sameState(plan.next, state)) services.push(plan.next);
     }
     if (events.length === 0 && services.length === 0 && silence.probes.length === 0) return;
-    await this.#commit({ services, desired, events, probes: silence.probes });
+    try {
+      await this.#commit({ services, desired, events, probes: silence.probes });
+    } catch (error) {
+      if (!(error instanceof StaleStateError)) throw error;
+      // Another member changed a service first, or leadership ended: the ledger sync brings the news.
+      this.#deps.log.warn("Decision not recorded", { error: error.message });
+      return;
+    }
     for (const s of services) this.#services.set(s.name, s);
     for (const p of silence.probes) this.#probes.set(p.id, p);
     if (desired.length > 0) this.reconciler.setDesired(this.#desiredTargets());

@@ -121,6 +121,7 @@ export class CoordinatorMetrics {
     for (const [type, n] of this.#eventsByType) out.sample({ type }, n);
     out.family("healthmesh_coordinator_start_time_seconds", "gauge", "When this coordinator started");
     out.sample({}, options.startedAt / 1000);
+    if (status.cluster) clusterFamilies(out, status.cluster);
     return out.text();
   }
 }
@@ -293,4 +294,12 @@ class Exposition {
 
 function escapeLabel(value: string): string {
   return value.replace(/\\/g, "\\\\").replace(/"/g, '\\"').replace(/\n/g, "\\n");
+}
+
+/** HA mode: whether the control plane is frozen and whether this coordinator leads. */
+function clusterFamilies(out: Exposition, cluster: NonNullable<StatusView["cluster"]>): void {
+  out.family("healthmesh_control_plane_frozen", "gauge", "1 while this coordinator has no etcd quorum");
+  out.sample({}, cluster.frozen ? 1 : 0);
+  out.family("healthmesh_cluster_leader", "gauge", "1 on the coordinator that leads the cluster");
+  out.sample({}, cluster.members.some((m) => m.leader && m.id === cluster.self) ? 1 : 0);
 }

@@ -11,6 +11,7 @@ import { createProviders } from "./dns/factory.ts";
 import { type RunningWatch, startNameserverWatch } from "./dns/nameserver-node.ts";
 import { routerTtlProblems } from "./dns/preflight.ts";
 import type { DnsProvider } from "./dns/provider.ts";
+import { joinCluster, longestRequest } from "./ha/cluster.ts";
 import { CoordinatorMetrics } from "./metrics.ts";
 import { type BoundServer, bindServer, lockDataDir } from "./node-runtime.ts";
 import { PullLoop } from "./pull.ts";
@@ -86,17 +87,38 @@ async function assemble(
   const { config, env } = options;
   const { apiToken, secrets, bound } = held;
   const clock = systemClock();
-  const providers = options.providers ?? createProviders(config, { env: (name) => env[name], fetch, clock });
-  const ttlProblems = await routerTtlProblems(config, providers, { clock, log: options.log });
+  const ttlProblems = await routerTtlProblems(
+    config,
+    options.providers ?? createProviders(config, { env: (name) => env[name], fetch, clock }),
+    { clock, log: options.log },
+  );
   if (ttlProblems.length > 0) throw new EnvError(ttlProblems.join("\n"));
-  const store = new SqliteStore(options.dataDir);
+  const local = new SqliteStore(options.dataDir);
+  const ha = config.coordinator.ha;
+  const cluster = ha
+    ? joinCluster({
+        config,
+        ha,
+        env: (name) => env[name],
+        fetch,
+        clock,
+        monotonic: () => performance.now(),
+        log: options.log,
+        local,
+      })
+    : null;
+  const store = cluster?.store ?? local;
+  // In a cluster every provider request is fenced by this member's leadership (coordinator/ha/dns-fence.ts).
+  const providers =
+    options.providers ??
+    createProviders(config, { env: (name) => env[name], fetch: cluster?.providerFetch ?? fetch, clock });
   // One set of counters: the alert engine feeds its deliveries into what /metrics serves.
   const metrics = new CoordinatorMetrics({ refusalReasons, destinations: destinationNames(config.alerts) });
   const alerts = await startAlerts({
     counters: metrics.alerts,
     config,
     env: (name) => env[name],
-    outbox: new SqliteOutbox(store.db),
+    outbox: new SqliteOutbox(local.db),
     store,
     fetch,
     clock,
@@ -111,10 +133,11 @@ async function assemble(
     log: options.log,
     providers,
     onEvents: (events) => {
-      alerts.enqueue(events);
+      alerts.enqueue(cluster ? events.filter(cluster.alertsHere) : events);
       nameservers?.onEvents(events);
       listener?.(events);
     },
+    ...(cluster ? { canDecide: cluster.leads, dnsActive: cluster.leads, cluster: cluster.status } : {}),
   }).catch(async (error: unknown) => {
     alerts.stop(); // its timers would keep a failed start's process alive
     await store.close();
@@ -137,6 +160,7 @@ async function assemble(
   });
   bound.setHandler(app.fetch);
   coordinator.start();
+  cluster?.attach(coordinator, { longestRequestMs: longestRequest(config) });
   const pulls = new PullLoop({
     coordinator,
     secretFor: (id) => secrets.get(id),
@@ -152,6 +176,7 @@ async function assemble(
     pulls,
     async close() {
       pulls.stop();
+      await cluster?.stop();
       coordinator.stop();
       await nameservers?.stop();
       alerts.stop();

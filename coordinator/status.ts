@@ -64,11 +64,13 @@ export function buildStatus(coordinator: Coordinator, now: number): StatusView {
       silent: isSilent({ lastSeen, healthy: true }, { now, intervalMs: config.probes.interval }),
     };
   });
+  const cluster = coordinator.clusterStatus();
   return {
     zone: config.zone,
     now: new Date(now).toISOString(),
     services,
     probes,
     nameservers: nameserverStatus(coordinator.nameservers),
+    ...(cluster ? { cluster } : {}),
   };
 }

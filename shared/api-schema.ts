@@ -110,6 +110,24 @@ export const probeStatusSchema = z
   })
   .openapi("ProbeStatus");
 
+export const clusterStatusSchema = z
+  .object({
+    self: z.string().openapi({ description: "Id of the coordinator that answered" }),
+    leader: z
+      .string()
+      .nullable()
+      .openapi({ description: "Id of the coordinator that leads, null while nobody does" }),
+    frozen: z
+      .boolean()
+      .openapi({ description: "No etcd quorum: nobody switches, DNS keeps the last decision" }),
+    members: z.array(
+      z.object({ id: z.string(), url: z.string(), lastSeen: z.string().nullable(), leader: z.boolean() }),
+    ),
+  })
+  .openapi("ClusterStatus");
+/** The `cluster` part of `GET /v1/status` in HA mode (CONTRACT §8). */
+export type ClusterStatus = z.infer<typeof clusterStatusSchema>;
+
 export const statusSchema = z
   .object({
     zone: z.string(),
@@ -117,6 +135,9 @@ export const statusSchema = z
     services: z.array(serviceStatusSchema),
     probes: z.array(probeStatusSchema),
     nameservers: nameserverStatusSchema.optional(),
+    cluster: clusterStatusSchema
+      .optional()
+      .openapi({ description: "Present when coordinator.ha is configured" }),
   })
   .openapi("Status");
 /** The answer of `GET /v1/status`. */

@@ -102,6 +102,7 @@ export class CloudflareStandin {
       this.requests.hit(`${method.toUpperCase()} ${path}`);
       try {
         await this.#gate(c);
+        this.requests.fence(`${method.toUpperCase()} ${path}`, c.req.header("x-healthmesh-fence"));
         return await handler(c);
       } catch (error) {
         if (error instanceof CfFault) {

@@ -47,6 +47,13 @@ export type Fault = { status: number } | { hang: true } | null;
 /** Counts requests per `METHOD /route/pattern`, including refused ones. */
 export class RequestCounter {
   readonly counts = new Map<string, number>();
+  /** HA: requests that carried `x-healthmesh-fence` (leader revision/decision), in the order they were served. */
+  readonly fenced: { label: string; fence: string }[] = [];
+
+  /** Notes the fence header of a request about to be served. */
+  fence(label: string, value: string | undefined): void {
+    if (value) this.fenced.push({ label, fence: value });
+  }
 
   hit(label: string): void {
     this.counts.set(label, (this.counts.get(label) ?? 0) + 1);
@@ -69,6 +76,7 @@ export class RequestCounter {
 
   reset(): void {
     this.counts.clear();
+    this.fenced.length = 0;
   }
 }
 

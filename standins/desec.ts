@@ -137,6 +137,7 @@ export class DesecStandin {
       this.requests.hit(`${method} ${path}`);
       try {
         await this.#gate(c, method);
+        this.requests.fence(`${method} ${path}`, c.req.header("x-healthmesh-fence"));
         return await handler(c);
       } catch (error) {
         if (!(error instanceof DrfFault)) throw error;

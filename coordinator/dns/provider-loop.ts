@@ -115,6 +115,8 @@ export class ProviderLoop {
   async #round(): Promise<void> {
     const desired = this.#desired();
     if (desired.length === 0) return;
+    // A follower of an HA cluster touches no provider at all, not even a read; its leader's kick resumes.
+    if (this.#options.active && !this.#options.active()) return;
     const events: NewEvent[] = [];
     const touched = new Set<string>();
     try {

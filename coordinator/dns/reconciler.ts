@@ -42,6 +42,8 @@ export interface ReconcilerOptions {
   baseBackoffMs?: number;
   /** Longest `Retry-After` taken as a normal wait; beyond it the provider is reported as throttled out. */
   maxRetryAfterMs?: number;
+  /** HA mode: rounds run only while this says so (this coordinator leads); a new leader kicks. */
+  active?: () => boolean;
 }
 
 /** Drives one `ProviderLoop` per provider. */

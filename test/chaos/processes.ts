@@ -91,6 +91,7 @@ export async function startCoordinator(
   yaml: string,
   env: Record<string, string>,
   cleanup: Cleanup,
+  options: { port?: string } = {},
 ): Promise<CoordinatorProcess> {
   const dir = mkdtempSync(join(tmpdir(), "hm-chaos-"));
   cleanup.add(() => rmSync(dir, { recursive: true, force: true }));
@@ -110,7 +111,7 @@ export async function startCoordinator(
     );
     return { ...child, base, dataDir, restart: () => launch(new URL(base).port) };
   };
-  return launch("0");
+  return launch(options.port ?? "0");
 }
 
 /** Starts a push probe process against `base`. */

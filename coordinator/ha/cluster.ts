@@ -1,0 +1,172 @@
+/**
+ * One coordinator's membership of an HA cluster (CONTRACT §8): the election, the shared ledger,
+ * the fenced provider `fetch`, and the loop that keeps this member's view of the services current.
+ */
+
+import type { ClusterStatus } from "../../shared/api-schema.ts";
+import type { Clock } from "../../shared/clock.ts";
+import type { Config } from "../../shared/config-schema.ts";
+import type { Logger } from "../../shared/log.ts";
+import type { Endpoint } from "../../shared/protocol.ts";
+import type { ServiceState } from "../engine.ts";
+import type { NewEvent, Store } from "../store/store.ts";
+import { fencedFetch } from "./dns-fence.ts";
+import { etcdClient } from "./etcd-client.ts";
+import { HaStore } from "./ha-store.ts";
+import { type ClusterView, Leadership } from "./leadership.ts";
+import { EtcdLedger } from "./ledger.ts";
+
+/** What the cluster membership acts on: the running coordinator. */
+export interface ClusterMember {
+  /** Replaces service states that another member changed in the ledger. */
+  adopt(states: ServiceState[]): Promise<void>;
+  /** Its DNS reconciler: a new leader starts a round on every provider at once. */
+  reconciler: { kick(): void };
+  /** Records an event in this member's own audit log (and its own alert outbox). */
+  recordEvent(event: NewEvent): Promise<void>;
+}
+
+/** What joining needs. */
+export interface JoinOptions {
+  config: Config;
+  ha: NonNullable<Config["coordinator"]["ha"]>;
+  env: (name: string) => string | undefined;
+  fetch: typeof fetch;
+  clock: Clock;
+  monotonic?: () => number;
+  log: Logger;
+  /** This member's own store (votes, replay ids, audit log, outbox). */
+  local: Store;
+}
+
+/** A member of the cluster; `attach` it to the coordinator once that is open. */
+export interface Cluster {
+  store: HaStore;
+  /** The `fetch` DNS providers must use: every request fenced by this member's leadership. */
+  providerFetch: typeof fetch;
+  leadership: Leadership;
+  /** Whether this member may decide and write DNS right now. */
+  leads(): boolean;
+  view(): ClusterView;
+  /** The `cluster` part of `/v1/status`. */
+  status(): ClusterStatus;
+  /** Whether an event's alert leaves from this member: decisions from the leader, its own state from each. */
+  alertsHere(event: { type: string }): boolean;
+  attach(member: ClusterMember, options: { longestRequestMs: number }): void;
+  stop(): Promise<void>;
+}
+
+/** Joins the cluster: builds the etcd client, the ledger and the election (not started until `attach`). */
+export function joinCluster(options: JoinOptions): Cluster {
+  const { ha, config, clock, log } = options;
+  const username = ha.etcd.usernameEnv ? options.env(ha.etcd.usernameEnv) : undefined;
+  const password = ha.etcd.passwordEnv ? options.env(ha.etcd.passwordEnv) : undefined;
+  const etcd = etcdClient({
+    endpoints: ha.etcd.endpoints,
+    fetch: options.fetch,
+    clock,
+    timeoutMs: ha.etcd.requestTimeout ?? Math.max(500, ha.etcd.leaseTtl / 4),
+    ...(username !== undefined && password !== undefined ? { auth: { username, password } } : {}),
+  });
+  const ledger = new EtcdLedger(etcd, { prefix: ha.etcd.prefix, self: ha.id });
+  let member: ClusterMember | null = null;
+  let longestRequestMs = 10_000;
+  let previous: ClusterView | null = null;
+  let syncing: Promise<void> = Promise.resolve();
+  const leadership = new Leadership({
+    etcd,
+    prefix: ha.etcd.prefix,
+    id: ha.id,
+    url: ha.url,
+    ttlMs: ha.etcd.leaseTtl,
+    clock,
+    log,
+    ...(options.monotonic ? { monotonic: options.monotonic } : {}),
+    onChange: (view) => {
+      const before = previous;
+      previous = view;
+      const m = member;
+      if (m) syncing = syncing.then(() => sync(m, before, view));
+    },
+  });
+  const sync = async (m: ClusterMember, before: ClusterView | null, view: ClusterView) => {
+    if (before && before.frozen !== view.frozen) await m.recordEvent(frozenEvent(view, clock.now(), ha.id));
+    try {
+      const entries = await ledger.load();
+      await m.adopt([...entries.values()].map((e) => e.state));
+    } catch (error) {
+      log.warn("Cannot read the service ledger", { error: String(error) });
+    }
+    if (view.isLeader && !before?.isLeader) {
+      // A new leader converges every provider at once, then looks again once a predecessor's
+      // request could no longer be in flight, and puts back what such a late write changed.
+      m.reconciler.kick();
+      clock.setTimer(() => m.reconciler.kick(), longestRequestMs);
+    }
+  };
+  const targetOf = (service: string, active: Endpoint) =>
+    config.services.find((s) => s.name === service)?.[active].target;
+  const store = new HaStore({
+    local: options.local,
+    ledger,
+    fence: () => leadership.current(),
+    targetOf,
+    now: () => clock.now(),
+  });
+  const decision = () => Math.max(0, ...[...ledger.entries().values()].map((e) => e.decision));
+  return {
+    store,
+    providerFetch: fencedFetch(options.fetch, leadership, decision),
+    leadership,
+    leads: () => leadership.current() !== null,
+    view: () => leadership.view(),
+    status: () => clusterStatus(leadership.view()),
+    alertsHere: (event) => LOCAL_ALERTS.has(event.type) || leadership.current() !== null,
+    attach(m, attachOptions) {
+      member = m;
+      longestRequestMs = attachOptions.longestRequestMs;
+      leadership.start();
+    },
+    stop: () => leadership.stop(),
+  };
+}
+
+/** Events every member alerts from its own outbox: its view of the control plane, and operator actions taken on it. */
+const LOCAL_ALERTS = new Set(["control-plane.frozen", "control-plane.resumed", "pin", "pause", "resume"]);
+
+/** The longest a provider request may take (a predecessor's write may land that late). */
+export function longestRequest(config: Config): number {
+  const timeouts = Object.values(config.providers).map((p) => (p && "timeout" in p ? p.timeout : 10_000));
+  const known = timeouts.filter((t): t is number => typeof t === "number");
+  return known.length > 0 ? Math.max(...known) : 10_000;
+}
+
+function frozenEvent(view: ClusterView, now: number, self: string): NewEvent {
+  return view.frozen
+    ? {
+        at: now,
+        type: "control-plane.frozen",
+        message: `Control plane frozen: coordinator "${self}" has no etcd quorum; nobody switches and DNS keeps the last decision`,
+      }
+    : {
+        at: now,
+        type: "control-plane.resumed",
+        message: `Control plane resumed: coordinator "${self}" reaches an etcd quorum again`,
+      };
+}
+
+/** The `cluster` part of `/v1/status` from this member's view. */
+export function clusterStatus(view: ClusterView): ClusterStatus {
+  const leader = view.isLeader ? view.self : (view.leader?.id ?? null);
+  return {
+    self: view.self,
+    leader,
+    frozen: view.frozen,
+    members: view.members.map((m) => ({
+      id: m.id,
+      url: m.url,
+      lastSeen: m.lastSeen > 0 ? new Date(m.lastSeen).toISOString() : null,
+      leader: m.id === leader,
+    })),
+  };
+}
