@@ -22,6 +22,8 @@ export interface DivergenceOptions {
   log: Logger;
   thresholdMs?: number;
   checkEveryMs?: number;
+  /** Routers already reported as diverged before a restart (open `dns-diverged` episodes): they get their `dns.converged`. */
+  reported?: Iterable<string>;
 }
 
 /** Polls provider states on a timer; one event per divergence episode. */
@@ -33,6 +35,7 @@ export class DivergenceWatch {
 
   constructor(options: DivergenceOptions) {
     this.#o = options;
+    for (const router of options.reported ?? []) this.#reported.add(router);
   }
 
   /** Starts polling. */

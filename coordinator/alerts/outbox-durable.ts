@@ -5,15 +5,24 @@
  */
 import type { DurableSqlStorage, SqlValue } from "../store/durable.ts";
 import { OUTBOX_SCHEMA } from "../store/schema.ts";
+import type { EpisodeChange } from "./episodes.ts";
 import type { AlertMessage } from "./message.ts";
 import {
+  type EpisodeLedger,
   type LastMessage,
   lastMessageOf,
   type NewOutboxEntry,
   type Outbox,
   type OutboxEntry,
 } from "./outbox.ts";
-import { type OutboxRow, outboxEntryOf } from "./outbox-rows.ts";
+import {
+  EPISODE_CURSOR,
+  EPISODE_SCHEMA,
+  episodeStatement,
+  type OutboxRow,
+  openingOf,
+  outboxEntryOf,
+} from "./outbox-rows.ts";
 
 const ADVANCE = `INSERT INTO alert_cursors (destination, event_id) VALUES (?, ?)
   ON CONFLICT (destination) DO UPDATE SET event_id = max(event_id, excluded.event_id)`;
@@ -25,6 +34,23 @@ export class DurableOutbox implements Outbox {
   constructor(storage: DurableSqlStorage) {
     this.#storage = storage;
     storage.sql.exec(OUTBOX_SCHEMA);
+    storage.sql.exec(EPISODE_SCHEMA);
+  }
+
+  async episodes(): Promise<EpisodeLedger> {
+    const rows = this.#rows<{ opening: string }>("SELECT opening FROM alert_episodes ORDER BY rowid");
+    const [cursor] = this.#rows<{ event_id: number }>("SELECT event_id FROM alert_episode_cursor");
+    return { cursor: cursor?.event_id ?? null, open: rows.map(openingOf) };
+  }
+
+  async saveEpisodes(changes: readonly EpisodeChange[], cursor: number): Promise<void> {
+    this.#storage.transactionSync(() => {
+      for (const change of changes) {
+        const [sql, args] = episodeStatement(change);
+        this.#rows(sql, ...args);
+      }
+      this.#rows(EPISODE_CURSOR, cursor);
+    });
   }
 
   #rows<T extends Record<string, SqlValue>>(query: string, ...bindings: SqlValue[]): T[] {

@@ -5,25 +5,43 @@
  */
 import type Database from "better-sqlite3";
 import { OUTBOX_SCHEMA } from "../store/schema.ts";
+import type { EpisodeChange } from "./episodes.ts";
 import type { AlertMessage } from "./message.ts";
 import {
+  type EpisodeLedger,
   type LastMessage,
   lastMessageOf,
   type NewOutboxEntry,
   type Outbox,
   type OutboxEntry,
 } from "./outbox.ts";
-import { type OutboxRow, outboxEntryOf } from "./outbox-rows.ts";
+import {
+  EPISODE_CURSOR,
+  EPISODE_SCHEMA,
+  episodeStatement,
+  type OutboxRow,
+  openingOf,
+  outboxEntryOf,
+} from "./outbox-rows.ts";
 
 /** An `Outbox` in an open better-sqlite3 database (the store's `db`). */
 export class SqliteOutbox implements Outbox {
   readonly #db: Database.Database;
   readonly #add: (entry: NewOutboxEntry, cursor: number) => number;
   readonly #advance: Database.Statement<[string, number]>;
+  readonly #saveEpisodes: (changes: readonly EpisodeChange[], cursor: number) => void;
 
   constructor(db: Database.Database) {
     this.#db = db;
     db.exec(OUTBOX_SCHEMA);
+    db.exec(EPISODE_SCHEMA);
+    this.#saveEpisodes = db.transaction((changes: readonly EpisodeChange[], cursor: number) => {
+      for (const change of changes) {
+        const [sql, args] = episodeStatement(change);
+        db.prepare(sql).run(...args);
+      }
+      db.prepare(EPISODE_CURSOR).run(cursor);
+    });
     const insert = db.prepare(
       `INSERT INTO alert_outbox (delivery_id, destination, key, message, event_ids, max_event_id, created_at, next_at)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
@@ -48,6 +66,20 @@ export class SqliteOutbox implements Outbox {
       cursor.run(entry.destination, to);
       return Number(lastInsertRowid);
     });
+  }
+
+  async episodes(): Promise<EpisodeLedger> {
+    const rows = this.#db.prepare("SELECT opening FROM alert_episodes ORDER BY rowid").all() as {
+      opening: string;
+    }[]; // the table's declared column
+    const cursor = this.#db.prepare("SELECT event_id FROM alert_episode_cursor").get() as
+      | { event_id: number }
+      | undefined; // one row at most
+    return { cursor: cursor?.event_id ?? null, open: rows.map(openingOf) };
+  }
+
+  async saveEpisodes(changes: readonly EpisodeChange[], cursor: number): Promise<void> {
+    this.#saveEpisodes(changes, cursor);
   }
 
   async cursors(): Promise<Map<string, number>> {

@@ -4,6 +4,7 @@
  * the store's tables), so an alert queued before a crash is delivered after the restart.
  */
 import type { Severity } from "../../shared/alert-config.ts";
+import type { EpisodeChange } from "./episodes.ts";
 import type { AlertMessage } from "./message.ts";
 
 /** One message for one destination, with its delivery state. */
@@ -38,8 +39,21 @@ export function lastMessageOf(message: AlertMessage, at: number): LastMessage {
 /** An entry before the outbox numbers it. */
 export type NewOutboxEntry = Omit<OutboxEntry, "id" | "attempts" | "state" | "lastError">;
 
+/** The open pager episodes (their opening changes) and the event id up to which they are folded. */
+export interface EpisodeLedger {
+  cursor: number | null;
+  open: EpisodeChange[];
+}
+
 /** Persistence of the dispatcher. */
 export interface Outbox {
+  /** The open episodes as last saved (kept beside the outbox so a restart knows what is still open). */
+  episodes(): Promise<EpisodeLedger>;
+  /**
+   * Applies episode changes in order (an opening of an open episode keeps the first one) and moves the
+   * episode cursor to `cursor`, atomically.
+   */
+  saveEpisodes(changes: readonly EpisodeChange[], cursor: number): Promise<void>;
   /** Every destination's cursor: the event id up to which events are either in an entry or needed none. */
   cursors(): Promise<Map<string, number>>;
   /** Sets a destination's cursor unless it has one (a destination added to the config starts from now). */
@@ -67,7 +81,21 @@ export interface Outbox {
 export class MemoryOutbox implements Outbox {
   readonly #cursors = new Map<string, number>();
   readonly #entries: OutboxEntry[] = [];
+  readonly #episodes = new Map<string, EpisodeChange>();
+  #episodeCursor: number | null = null;
   #seq = 0;
+
+  async episodes(): Promise<EpisodeLedger> {
+    return { cursor: this.#episodeCursor, open: [...this.#episodes.values()] };
+  }
+
+  async saveEpisodes(changes: readonly EpisodeChange[], cursor: number): Promise<void> {
+    for (const change of changes) {
+      if (change.action === "close") this.#episodes.delete(change.id);
+      else if (!this.#episodes.has(change.id)) this.#episodes.set(change.id, change);
+    }
+    this.#episodeCursor = Math.max(this.#episodeCursor ?? 0, cursor);
+  }
 
   async cursors(): Promise<Map<string, number>> {
     return new Map(this.#cursors);

@@ -37,19 +37,21 @@ async function freePort(): Promise<number> {
   });
 }
 
-const CONFIG = `route:
-  receiver: sink
-  group_wait: 1s
-  group_interval: 1s
-  repeat_interval: 1h
-receivers:
-  - name: sink
-`;
+/** A config that routes everything to one receiver: a webhook (with resolved notices) when given. */
+function configText(webhookUrl: string | undefined): string {
+  const receiver = webhookUrl
+    ? `  - name: sink\n    webhook_configs:\n      - { url: "${webhookUrl}", send_resolved: true }\n`
+    : "  - name: sink\n";
+  return `route:\n  receiver: sink\n  group_by: [alertname, service]\n  group_wait: 1s\n  group_interval: 1s\n  repeat_interval: 1h\nreceivers:\n${receiver}`;
+}
 
 /** Starts Alertmanager from `binary` and resolves once it answers `/-/ready`. */
-export async function startAlertmanager(binary: string): Promise<RunningAlertmanager> {
+export async function startAlertmanager(
+  binary: string,
+  options: { webhookUrl?: string } = {},
+): Promise<RunningAlertmanager> {
   const dir = mkdtempSync(join(tmpdir(), "hm-am-"));
-  writeFileSync(join(dir, "alertmanager.yml"), CONFIG);
+  writeFileSync(join(dir, "alertmanager.yml"), configText(options.webhookUrl));
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
   const child: ChildProcess = spawn(

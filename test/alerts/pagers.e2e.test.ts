@@ -1,11 +1,12 @@
 /**
  * A failover pages PagerDuty, Opsgenie and an Alertmanager cluster (two real Alertmanager processes),
  * and the fail-back resolves all three, though the coordinator restarts (store reopened on the same
- * data dir) between the two. The coordinator decides from probe reports on a fake clock set ten
- * minutes behind the wall clock, so Alertmanager (which judges `endsAt` by its own clock) sees the
- * fail-back's `endsAt` as past.
+ * data dir) between the two; after the restart the firing alert is re-posted to Alertmanager. The
+ * coordinator decides from probe reports on a fake clock set twenty minutes behind the wall clock,
+ * so Alertmanager (which judges `endsAt` by its own clock) sees the fail-back's `endsAt` as past.
  */
 import { mkdtempSync, rmSync } from "node:fs";
+import { createServer, type Server } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, expect, it } from "vitest";
@@ -38,13 +39,37 @@ describeWithBinary(
     let og: RunningOpsgenieStandin;
     const ams: RunningAlertmanager[] = [];
     const dir = mkdtempSync(join(tmpdir(), "hm-pagers-"));
+    /** What the first Alertmanager notified its webhook receiver: each alert's name and status. */
+    const notified: { alertname: string; status: string }[] = [];
+    let sink: Server;
 
     beforeAll(async () => {
       pd = await startPagerDutyStandin({ routingKeys: [ROUTING_KEY] });
       og = await startOpsgenieStandin({ apiKeys: [GENIE_KEY] });
-      ams.push(...(await Promise.all([startAlertmanager(binary), startAlertmanager(binary)])));
+      sink = createServer((req, res) => {
+        let body = "";
+        req.on("data", (chunk: Buffer) => {
+          body += chunk.toString();
+        });
+        req.on("end", () => {
+          // Alertmanager's webhook payload: {status, alerts: [{status, labels}]}.
+          const payload = JSON.parse(body) as {
+            alerts: { status: string; labels: Record<string, string> }[];
+          };
+          for (const a of payload.alerts)
+            notified.push({ alertname: a.labels.alertname ?? "", status: a.status });
+          res.end();
+        });
+      });
+      await new Promise<void>((resolve) => sink.listen(0, "127.0.0.1", resolve));
+      const address = sink.address();
+      const webhookUrl = `http://127.0.0.1:${typeof address === "object" && address ? address.port : 0}/`;
+      ams.push(
+        ...(await Promise.all([startAlertmanager(binary, { webhookUrl }), startAlertmanager(binary)])),
+      );
     }, 30_000);
     afterAll(async () => {
+      await new Promise((resolve) => sink?.close(resolve));
       await Promise.all([pd?.close(), og?.close(), ...ams.map((am) => am.close())]);
       rmSync(dir, { recursive: true, force: true });
     });
@@ -119,9 +144,17 @@ describeWithBinary(
 
     const firing = async (am: RunningAlertmanager) =>
       (await am.alerts()).filter((a) => a.labels.alertname === "HealthmeshFailover");
+    /** Waits (wall clock, polling) for something Alertmanager does on its own timers. */
+    async function until(what: string, ok: () => Promise<boolean> | boolean): Promise<void> {
+      const deadline = Date.now() + 20_000;
+      while (!(await ok())) {
+        if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}`);
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+    }
 
     it("a failover pages all three; after a restart the fail-back resolves all three", async () => {
-      const clock = new ManualClock(Date.now() - 600_000);
+      const clock = new ManualClock(Date.now() - 20 * 60_000);
       const dns = new MemoryDnsProvider("memory");
       let run = await life(clock, dns);
       await run.rounds({ primary: true, secondary: true }, 2);
@@ -142,9 +175,21 @@ describeWithBinary(
         expect(alert?.status.state).toMatch(/active|unprocessed/);
       }
 
+      await until("Alertmanager to notify the firing alert", () =>
+        notified.some((n) => n.alertname === "HealthmeshFailover" && n.status === "firing"),
+      );
+
       await run.stop();
       run = await life(clock, dns);
       expect(run.coordinator.service("web").active).toBe("secondary");
+      // The restarted coordinator knows the episode is open and re-posts it after resendInterval.
+      const before = (await firing(ams[1] as RunningAlertmanager))[0]?.endsAt ?? "";
+      await clock.advance(600_000);
+      for (const am of ams)
+        await until(
+          "the re-post to reach each Alertmanager",
+          async () => ((await firing(am))[0]?.endsAt ?? "") > before,
+        );
       await run.rounds({ primary: true, secondary: true }, 4);
       expect(run.coordinator.service("web").active).toBe("primary");
       await run.rounds({ primary: true, secondary: true }, 1);
@@ -152,6 +197,9 @@ describeWithBinary(
       expect(pd.standin.incidents.map((i) => [i.dedupKey, i.status])).toEqual([[EPISODE, "resolved"]]);
       expect(og.standin.alerts.map((a) => [a.alias, a.status, a.count])).toEqual([[EPISODE, "closed", 1]]);
       for (const am of ams) expect(await firing(am)).toEqual([]);
+      await until("Alertmanager to notify the resolved alert", () =>
+        notified.some((n) => n.alertname === "HealthmeshFailover" && n.status === "resolved"),
+      );
       await run.stop();
     }, 60_000);
   },
