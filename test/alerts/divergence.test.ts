@@ -70,4 +70,26 @@ describe("DivergenceWatch", () => {
     watch.stop();
     expect(recorded).toEqual([]);
   });
+
+  it("ends a divergence reported before a restart (an open dns-diverged episode) once the providers agree", async () => {
+    const clock = new ManualClock();
+    const rows = [
+      row("cloudflare", "cdn2-front.example.com.", "in-sync"),
+      row("desec", "cdn2-front.example.com.", "in-sync"),
+    ];
+    const recorded: NewEvent[] = [];
+    const watch = (reported: string[]) =>
+      new DivergenceWatch({
+        states: () => rows,
+        services: new Map([[ROUTER, "web"]]),
+        record: async (event) => void recorded.push(event),
+        clock,
+        log: silentLogger,
+        reported,
+      });
+    await watch([]).check();
+    expect(recorded).toEqual([]);
+    await watch([ROUTER]).check();
+    expect(recorded.map((e) => [e.type, e.service])).toEqual([["dns.converged", "web"]]);
+  });
 });
