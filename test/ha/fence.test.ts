@@ -128,6 +128,8 @@ const web = (patch: Partial<ServiceState> = {}): ServiceState => ({
   lastSwitchAt: null,
   bothDown: false,
   held: false,
+  primaryUpSince: null,
+  activeDown: false,
   ...patch,
 });
 
