@@ -76,7 +76,8 @@ export function createPullProbe(options: PullProbeOptions): PullProbe {
       const quiet = options.backstopQuietMs ?? 60_000;
       const recent = lastPullAt !== null && options.clock.now() - lastPullAt < quiet;
       if ((recent && !backstopOptions.force) || options.coordinators.length === 0) return "skipped";
-      const push = new PushProbe(options);
+      // One shot: a serverless isolate may not live to run a confirmation's timer.
+      const push = new PushProbe({ ...options, confirm: false });
       await push.round();
       return push.rounds > 0 ? "pushed" : "no-assignments";
     },

@@ -4,10 +4,16 @@
  */
 import type { Clock } from "../shared/clock.ts";
 import type { Logger } from "../shared/log.ts";
-import { type Assignments, assignmentsSchema, FEATURES_HEADER } from "../shared/protocol.ts";
+import {
+  type Assignments,
+  assignmentsSchema,
+  type CheckResult,
+  FEATURES_HEADER,
+} from "../shared/protocol.ts";
 import { signedHeaders } from "../shared/signing.ts";
 import { CheckSlots, type ProbeLimits, SERVER_LIMITS } from "./limits.ts";
-import { runRound, signReport } from "./report.ts";
+import { EndpointChecker } from "./confirm.ts";
+import { signReport } from "./report.ts";
 
 /** What a push probe runs with. */
 export interface PushProbeOptions {
@@ -22,6 +28,8 @@ export interface PushProbeOptions {
   requestTimeoutMs?: number;
   /** The runtime's limits (default `SERVER_LIMITS`); one pool for the probe's lifetime. */
   limits?: ProbeLimits;
+  /** Fast confirmation as the coordinator assigns it (default true); false for a one-shot backstop. */
+  confirm?: boolean;
 }
 
 /** One push-mode probe. */
@@ -31,15 +39,23 @@ export class PushProbe {
   #cancel: (() => void) | null = null;
   #problems = new Map<string, string>();
   #stopped = false;
-  readonly #slots: CheckSlots;
+  readonly #checker: EndpointChecker;
+  #rounding = 0;
   /** Rounds completed, for tests and logs. */
   rounds = 0;
 
   constructor(options: PushProbeOptions) {
     this.#options = options;
-    this.#slots = new CheckSlots(options.limits ?? SERVER_LIMITS);
+    const slots = new CheckSlots(options.limits ?? SERVER_LIMITS);
     // Where subrequests are capped (a Workers backstop), the assignments and the pushes come first.
-    this.#slots.reserve(1 + options.coordinators.length);
+    slots.reserve(1 + options.coordinators.length);
+    this.#checker = new EndpointChecker({
+      fetch: options.fetch,
+      clock: options.clock,
+      slots,
+      send: (results, healthy) => this.#push(results, healthy),
+      ...(options.confirm === false ? { confirm: false } : {}),
+    });
   }
 
   /** Starts the loop: a round now, then one every assigned interval. */
@@ -62,39 +78,58 @@ export class PushProbe {
   stop(): void {
     this.#stopped = true;
     this.#cancel?.();
+    this.#checker.stop();
   }
 
   /** One round: refresh assignments, run checks, push the report everywhere. Never throws. */
   async round(): Promise<void> {
+    this.#rounding++;
     try {
       await this.#refreshAssignments();
       const assignments = this.#assignments;
       if (!assignments) return;
-      const world = {
-        fetch: this.#options.fetch,
-        clock: this.#options.clock,
-        slots: this.#slots,
-        // A coordinator that serves the confirmation keys also understands not-checked results.
-        sendSkipped: assignments.confirmIntervalMs !== undefined,
-      };
-      const report = await runRound(this.#options.id, assignments, world);
-      const signed = await signReport(report, this.#options.secret, this.#options.clock.now());
-      await Promise.all(
-        this.#options.coordinators.map((base) =>
-          this.#request(`${base}/v1/reports`, { method: "POST", body: signed.body, headers: signed.headers })
-            .then((response) =>
-              this.#settle(
-                `push ${base}`,
-                response.ok ? null : `HTTP ${response.status} ${response.statusText}`,
-              ),
-            )
-            .catch((error: unknown) => this.#settle(`push ${base}`, errorText(error))),
-        ),
-      );
+      const { healthy, results } = await this.#checker.round(assignments);
+      await this.#push(results, healthy);
       this.rounds++;
     } catch (error) {
       this.#settle("round", errorText(error));
+    } finally {
+      this.#rounding--;
     }
+  }
+
+  /** Rounds and confirmations in progress (for simulations that must not move time meanwhile). */
+  get busy(): number {
+    return this.#rounding + this.#checker.busy;
+  }
+
+  /** Confirmation checks run so far: what fast confirmation cost. */
+  get confirmations(): number {
+    return this.#checker.confirmations;
+  }
+
+  /** Signs a report of `results` and pushes it to every coordinator; problems are logged, never thrown. */
+  async #push(results: CheckResult[], healthy: boolean): Promise<void> {
+    const report = {
+      id: crypto.randomUUID(),
+      probe: this.#options.id,
+      sentAt: new Date(this.#options.clock.now()).toISOString(),
+      healthy,
+      results,
+    };
+    const signed = await signReport(report, this.#options.secret, this.#options.clock.now());
+    await Promise.all(
+      this.#options.coordinators.map((base) =>
+        this.#request(`${base}/v1/reports`, { method: "POST", body: signed.body, headers: signed.headers })
+          .then((response) =>
+            this.#settle(
+              `push ${base}`,
+              response.ok ? null : `HTTP ${response.status} ${response.statusText}`,
+            ),
+          )
+          .catch((error: unknown) => this.#settle(`push ${base}`, errorText(error))),
+      ),
+    );
   }
 
   async #refreshAssignments(): Promise<void> {

@@ -35,7 +35,8 @@ export async function runRound(
   };
 }
 
-function ownNetwork(result: CheckResult): CheckResult {
+/** A failed result as not checked: the probe's own network failed (its canaries too). */
+export function ownNetwork(result: CheckResult): CheckResult {
   if (result.ok || result.skipped) return result;
   return notChecked(result, "network", Date.parse(result.checkedAt), result.error);
 }
