@@ -11,8 +11,8 @@ import {
   FEATURES_HEADER,
 } from "../shared/protocol.ts";
 import { signedHeaders } from "../shared/signing.ts";
-import { CheckSlots, type ProbeLimits, SERVER_LIMITS } from "./limits.ts";
 import { EndpointChecker } from "./confirm.ts";
+import { CheckSlots, type ProbeLimits, SERVER_LIMITS } from "./limits.ts";
 import { signReport } from "./report.ts";
 
 /** What a push probe runs with. */
