@@ -6,6 +6,7 @@
 import { OpenAPIHono } from "@hono/zod-openapi";
 import type { Clock } from "../shared/clock.ts";
 import type { Logger } from "../shared/log.ts";
+import type { Report } from "../shared/protocol.ts";
 import { destinationNames } from "./alerts/factory.ts";
 import { ActionError, type Coordinator } from "./coordinator.ts";
 import { HttpError } from "./http-error.ts";
@@ -27,7 +28,8 @@ export interface AppDeps {
   apiToken: string;
   /** A configured probe's shared secret, or undefined for an unknown probe. */
   secretFor: (probeId: string) => string | undefined;
-  onAccepted?: (probeId: string) => void;
+  /** Called after a report was accepted and folded (pushed ones and pulled ones that go through ingest). */
+  onAccepted?: (probeId: string, report: Report) => void;
   onRefused?: (reason: RefusalReason) => void;
   /** The counters behind `GET /metrics`; pass one to share it (its `alerts` with the alert engine). */
   metrics?: CoordinatorMetrics;
@@ -41,10 +43,10 @@ export function buildApp(deps: AppDeps): OpenAPIHono {
   const ui = { history: new LatencyHistory(), recent: new RecentEvents(), metrics };
   const probeDeps: AppDeps = {
     ...deps,
-    onAccepted: (probeId) => {
+    onAccepted: (probeId, report) => {
       metrics.reportAccepted(probeId);
       recordLatencies(deps.coordinator, ui.history, probeId);
-      deps.onAccepted?.(probeId);
+      deps.onAccepted?.(probeId, report);
     },
     onRefused: (reason) => {
       metrics.reportRefused(reason);

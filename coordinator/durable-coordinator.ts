@@ -8,6 +8,7 @@ import { type Clock, systemClock } from "../shared/clock.ts";
 import { parseConfig } from "../shared/config.ts";
 import type { Config } from "../shared/config-schema.ts";
 import { type Logger, lineLogger } from "../shared/log.ts";
+import type { Report } from "../shared/protocol.ts";
 import { startAlerts } from "./alerts/alerts.ts";
 import { destinationNames } from "./alerts/factory.ts";
 import { DurableOutbox } from "./alerts/outbox-durable.ts";
@@ -169,9 +170,11 @@ async function openCoordinator(
     ...world,
   });
   alerts.watch(coordinator);
-  const app = buildApp({ metrics, coordinator, apiToken, secretFor, ...world });
   const ingest = async (request: Request) => app.fetch(request);
   const pulls = new PullLoop({ coordinator, secretFor, ingest, ...world });
+  // Every accepted report may call for pull members to confirm a suspected failure at once.
+  const onAccepted = (_probe: string, report: Report) => pulls.noticeReport(report);
+  const app = buildApp({ metrics, coordinator, apiToken, secretFor, onAccepted, ...world });
   // Arm the tick unless an alarm is already set (it survives restarts); the Worker's cron re-arms it too.
   if ((await state.storage.getAlarm()) === null)
     await state.storage.setAlarm(clock.now() + config.probes.interval);

@@ -150,17 +150,6 @@ async function assemble(
     clock,
     log: options.log,
   });
-  const app = buildApp({
-    metrics,
-    coordinator,
-    clock,
-    log: options.log,
-    apiToken,
-    secretFor: (id) => secrets.get(id),
-  });
-  bound.setHandler(app.fetch);
-  coordinator.start();
-  cluster?.attach(coordinator, { longestRequestMs: longestRequest(config) });
   const pulls = new PullLoop({
     coordinator,
     secretFor: (id) => secrets.get(id),
@@ -169,6 +158,19 @@ async function assemble(
     log: options.log,
     ingest: async (request) => app.fetch(request),
   });
+  const app = buildApp({
+    metrics,
+    coordinator,
+    clock,
+    log: options.log,
+    apiToken,
+    secretFor: (id) => secrets.get(id),
+    // Every accepted report may call for pull members to confirm a suspected failure at once.
+    onAccepted: (_probe, report) => pulls.noticeReport(report),
+  });
+  bound.setHandler(app.fetch);
+  coordinator.start();
+  cluster?.attach(coordinator, { longestRequestMs: longestRequest(config) });
   pulls.start();
   return {
     url: `http://${options.host}:${bound.port}`,

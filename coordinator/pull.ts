@@ -22,6 +22,7 @@ import {
   verifySignature,
 } from "../shared/signing.ts";
 import type { Coordinator } from "./coordinator.ts";
+import { PullConfirmations } from "./pull-confirm.ts";
 
 /** What the pull loop runs with. */
 export interface PullLoopOptions {
@@ -55,12 +56,35 @@ export class PullLoop {
   readonly #inFlight = new Set<string>();
   readonly #problems = new Map<string, string>();
   #cancel: (() => void) | null = null;
+  readonly #confirms: PullConfirmations;
   /** How long the latest complete round took (ms), for logs and benchmarks. */
   lastRoundMs: number | null = null;
 
   constructor(options: PullLoopOptions) {
     this.#options = options;
     this.#members = options.coordinator.config.probes.members.filter((m) => m.mode === "pull");
+    this.#confirms = new PullConfirmations({
+      config: options.coordinator.config,
+      clock: options.clock,
+      members: this.#members,
+      track: (probe, service, endpoint) => options.coordinator.track(probe, service, endpoint),
+      busy: (member) => this.#inFlight.has(member),
+      pull: (member, keys) => void this.#pullGuarded(member, keys),
+    });
+  }
+
+  /**
+   * Tells the loop about a report the coordinator accepted (pushed or pulled), so it can ask pull
+   * members to confirm a suspected failure at once (fast confirmation). The runtime wires it to the
+   * app's `onAccepted`; without `ingest` the loop calls it itself for what it pulls.
+   */
+  noticeReport(report: Report): void {
+    this.#confirms.notice(report);
+  }
+
+  /** Confirming runs asked of pull members so far. */
+  get confirmRuns(): number {
+    return this.#confirms.runs;
   }
 
   /** The members this loop pulls from. */
@@ -83,6 +107,7 @@ export class PullLoop {
   stop(): void {
     this.#cancel?.();
     this.#cancel = null;
+    this.#confirms.stop();
   }
 
   /** One round: pulls every member not still busy with the previous round, concurrently. Never throws. */
@@ -94,29 +119,35 @@ export class PullLoop {
     return outcomes;
   }
 
-  async #pullGuarded(member: ProbeMember): Promise<PullOutcome> {
+  async #pullGuarded(member: ProbeMember, only?: Set<string>): Promise<PullOutcome> {
     this.#inFlight.add(member.id);
     const started = this.#options.clock.now();
     let outcome: PullOutcome;
     try {
-      const reportId = await this.#pull(member);
+      const reportId = await this.#pull(member, only);
       outcome = { probe: member.id, ok: true, ms: this.#options.clock.now() - started, reportId };
     } catch (error) {
       const reason = error instanceof Error ? error.message : String(error);
       outcome = { probe: member.id, ok: false, ms: this.#options.clock.now() - started, reason };
     } finally {
       this.#inFlight.delete(member.id);
+      this.#confirms.settled(member);
     }
     this.#settle(member.id, outcome.ok ? null : outcome.reason);
     return outcome;
   }
 
-  async #pull(member: ProbeMember): Promise<string> {
+  async #pull(member: ProbeMember, only?: Set<string>): Promise<string> {
     const { coordinator, clock } = this.#options;
     const secret = this.#options.secretFor(member.id);
     if (!member.url || secret === undefined)
       throw new PullError(`Cannot pull from probe "${member.id}": it has no url or secret`);
-    const request: RunRequest = { ...coordinator.assignments(member.id), id: crypto.randomUUID() };
+    const assignments = coordinator.assignments(member.id);
+    // A confirming run checks only the suspected endpoints: few subrequests on a Worker.
+    const checks = only
+      ? assignments.checks.filter((c) => only.has(`${c.service}|${c.endpoint}`))
+      : assignments.checks;
+    const request: RunRequest = { ...assignments, checks, id: crypto.randomUUID() };
     const body = JSON.stringify(request);
     const headers = await signedHeaders(member.id, secret, body, clock.now());
     const url = `${member.url.replace(/\/+$/, "")}/v1/run`;
@@ -143,7 +174,10 @@ export class PullLoop {
   /** Hands a verified answer on, signature headers and body untouched, as if the probe had pushed it. */
   async #deliver(report: Report, raw: { headers: Headers; text: string }, url: string): Promise<void> {
     const ingest = this.#options.ingest;
-    if (!ingest) return this.#options.coordinator.acceptReport(report);
+    if (!ingest) {
+      await this.#options.coordinator.acceptReport(report);
+      return this.noticeReport(report);
+    }
     const headers: Record<string, string> = { "content-type": "application/json" };
     for (const name of [PROBE_HEADER, TIMESTAMP_HEADER, SIGNATURE_HEADER])
       headers[name] = raw.headers.get(name) ?? "";

@@ -170,7 +170,7 @@ export function mountProbeRoutes(app: OpenAPIHono, deps: AppDeps): void {
         if (error instanceof ReplayError) throw refuse("replayed", 401, error.message);
         throw error;
       }
-      deps.onAccepted?.(probeId);
+      deps.onAccepted?.(probeId, parsed.data);
       return c.json({ accepted: true, id: parsed.data.id }, 202);
     },
   );

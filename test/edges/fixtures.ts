@@ -20,6 +20,8 @@ export function meshConfig(options: {
   interval?: string;
   pullTimeout?: string;
   canaries?: string[];
+  confirmInterval?: string;
+  maxConfirming?: number;
 }): Config {
   return configFromObject({
     zone: "example.com",
@@ -42,6 +44,8 @@ export function meshConfig(options: {
       interval: options.interval ?? "10s",
       ...(options.pullTimeout ? { pullTimeout: options.pullTimeout } : {}),
       ...(options.canaries ? { canaries: options.canaries } : {}),
+      ...(options.confirmInterval ? { confirmInterval: options.confirmInterval } : {}),
+      ...(options.maxConfirming ? { maxConfirming: options.maxConfirming } : {}),
       members: options.members.map((m) => ({ ...m, region: "test", secretEnv: secretEnv(m.id) })),
     },
   });

@@ -28,7 +28,10 @@ afterEach(() => {
 });
 
 /** A coordinator on a manual clock whose pull loop reaches in-process pull probes through a fake fetch. */
-async function mesh(behaviours: Record<string, ProbeBehaviour>, options: { canaries?: string[] } = {}) {
+async function mesh(
+  behaviours: Record<string, ProbeBehaviour>,
+  options: { canaries?: string[]; confirmInterval?: string } = {},
+) {
   const clock = new ManualClock();
   const web = { primaryUp: true };
   const env = meshEnv(members);
@@ -39,6 +42,7 @@ async function mesh(behaviours: Record<string, ProbeBehaviour>, options: { canar
     interval: "1s",
     pullTimeout: "2s",
     ...(options.canaries ? { canaries: options.canaries } : {}),
+    ...(options.confirmInterval ? { confirmInterval: options.confirmInterval } : {}),
   });
   const coordinator = await Coordinator.open({
     config,
@@ -139,7 +143,11 @@ describe("PullLoop", () => {
   });
 
   it("a member that does not answer times out, falls silent after 3 intervals and abstains", async () => {
-    const { clock, web, coordinator, loop, fetch } = await mesh({ "cf-ams": "hang", "deno-iad": "hang" });
+    // Without fast confirmation: a first failure would ask the hung members at once, between rounds.
+    const { clock, web, coordinator, loop, fetch } = await mesh(
+      { "cf-ams": "hang", "deno-iad": "hang" },
+      { confirmInterval: "0s" },
+    );
     web.primaryUp = false;
     for (let round = 0; round < 4; round++) {
       const pending = loop.round();
