@@ -6,6 +6,7 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { decisionRounds } from "./decision-round.ts";
 import { detection } from "./detection.ts";
+import { falseFailovers } from "./false-failovers.ts";
 import { flapping } from "./flapping.ts";
 import { ingest } from "./ingest.ts";
 import { massFailover } from "./mass-failover.ts";
@@ -14,7 +15,7 @@ import { machine, markdown, type Row } from "./table.ts";
 const args = process.argv.slice(2);
 const quick = args.includes("--quick");
 const wanted = args.filter((a) => !a.startsWith("--"));
-const all = ["detection", "ingest", "decision", "mass", "flapping"];
+const all = ["detection", "false-failovers", "ingest", "decision", "mass", "flapping"];
 const selected = wanted.length > 0 ? wanted : all;
 const startedAt = machine();
 const rows: Row[] = [];
@@ -25,6 +26,8 @@ for (const name of selected) {
   console.error(`bench: ${name}…`);
   if (name === "detection") {
     rows.push(...(await detection(quick ? { realIntervals: [1000], realTrials: 2, simTrials: 10 } : {})));
+  } else if (name === "false-failovers") {
+    rows.push(...(await falseFailovers(quick ? { hours: 2 } : {})));
   } else if (name === "ingest") {
     rows.push(
       ...(await ingest({
