@@ -91,13 +91,19 @@ function withConfirm(yaml: string, confirm: boolean): string {
 }
 
 /** The same coordinator and probe code on a ManualClock, each trial with fresh random probe phases. */
-async function simulated(intervalMs: number, trials: number, confirm: boolean): Promise<number[]> {
+async function simulated(
+  intervalMs: number,
+  trials: number,
+  confirm: boolean,
+  pull: string[] = [],
+): Promise<number[]> {
   const times: number[] = [];
   for (let trial = 0; trial < trials; trial++) {
     let primaryUp = true;
     const mesh = await simMesh(
       {
         probes: PROBES,
+        pull,
         intervalMs,
         failAfter: FAIL_AFTER,
         recoverAfter: 1,
@@ -148,9 +154,12 @@ export async function detection(
     }
   }
   for (const intervalMs of (options.simTrials ?? 30) > 0 ? [1000, 5000, 10_000] : []) {
-    for (const confirm of [false, true]) {
-      const times = await simulated(intervalMs, options.simTrials ?? 30, confirm);
-      rows.push(row(`simulated (ManualClock), ${mode(confirm)}`, intervalMs, times));
+    for (const pull of [[], ["p1"]]) {
+      const probes = pull.length > 0 ? "1 pull + 2 push probes" : "3 push probes";
+      for (const confirm of [false, true]) {
+        const times = await simulated(intervalMs, options.simTrials ?? 30, confirm, pull);
+        rows.push(row(`simulated (ManualClock), ${probes}, ${mode(confirm)}`, intervalMs, times));
+      }
     }
   }
   return rows;

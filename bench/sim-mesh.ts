@@ -7,7 +7,9 @@
 import { buildApp } from "../coordinator/app.ts";
 import { Coordinator } from "../coordinator/coordinator.ts";
 import { MemoryDnsProvider } from "../coordinator/dns/memory.ts";
+import { PullLoop } from "../coordinator/pull.ts";
 import { MemoryStore } from "../coordinator/store/memory.ts";
+import { createPullProbe, type PullProbe } from "../probes/pull.ts";
 import { PushProbe } from "../probes/push.ts";
 import { type Clock, ManualClock } from "../shared/clock.ts";
 import { configFromObject } from "../shared/config.ts";
@@ -51,6 +53,8 @@ class SteppingClock implements Clock {
 /** What a simulated mesh is built from. */
 export interface SimOptions {
   probes: string[];
+  /** Which of `probes` run in pull mode (asked by the coordinator's pull loop); the rest push. */
+  pull?: string[];
   intervalMs: number;
   failAfter: number;
   recoverAfter: number;
@@ -67,6 +71,7 @@ export interface SimMesh {
   clock: SteppingClock;
   coordinator: Coordinator;
   probes: PushProbe[];
+  pulls: PullLoop;
   dns: MemoryDnsProvider[];
   /** Origin checks made so far (both paths). */
   checks(): number;
@@ -100,7 +105,12 @@ export async function simMesh(options: SimOptions, random: () => number): Promis
     probes: {
       interval: options.intervalMs,
       ...(options.confirmInterval !== undefined ? { confirmInterval: options.confirmInterval } : {}),
-      members: options.probes.map((id) => ({ id, provider: id, secretEnv: "S" })),
+      members: options.probes.map((id) => ({
+        id,
+        provider: id,
+        secretEnv: "S",
+        ...(options.pull?.includes(id) ? { mode: "pull", url: `http://${id}.probe` } : {}),
+      })),
     },
   });
   const dns = [new MemoryDnsProvider("cloudflare"), new MemoryDnsProvider("desec")];
@@ -112,7 +122,28 @@ export async function simMesh(options: SimOptions, random: () => number): Promis
     providers: dns,
   });
   coordinator.start();
-  const app = buildApp({ coordinator, clock, log: silentLogger, apiToken: "t", secretFor: secretOf });
+  const toProbes = new Map<string, PullProbe>();
+  const pulls = new PullLoop({
+    coordinator,
+    secretFor: secretOf,
+    fetch: async (input, init) => {
+      const request = new Request(input, init);
+      const probe = toProbes.get(new URL(request.url).hostname.split(".")[0] ?? "");
+      if (!probe) throw new TypeError("fetch failed");
+      return probe.handle(request);
+    },
+    clock,
+    log: silentLogger,
+    ingest: async (request) => app.fetch(request),
+  });
+  const app = buildApp({
+    coordinator,
+    clock,
+    log: silentLogger,
+    apiToken: "t",
+    secretFor: secretOf,
+    onAccepted: (_probe, report) => pulls.noticeReport(report),
+  });
   let checks = 0;
   const world: typeof fetch = async (input, init) => {
     const request = new Request(input, init);
@@ -131,18 +162,32 @@ export async function simMesh(options: SimOptions, random: () => number): Promis
     const status = answer === "hang" ? 200 : answer.status;
     return new Response(status === 200 ? "ok" : "down", { status });
   };
-  const probes = options.probes.map(
-    (id) =>
-      new PushProbe({
-        id,
-        secret: secretOf(id),
-        coordinators: ["http://coordinator"],
-        fetch: world,
-        clock,
-        log: silentLogger,
-      }),
-  );
+  const probes = options.probes
+    .filter((id) => !options.pull?.includes(id))
+    .map(
+      (id) =>
+        new PushProbe({
+          id,
+          secret: secretOf(id),
+          coordinators: ["http://coordinator"],
+          fetch: world,
+          clock,
+          log: silentLogger,
+        }),
+    );
+  for (const id of options.pull ?? []) {
+    const pullOptions = {
+      id,
+      secret: secretOf(id),
+      coordinators: [],
+      fetch: world,
+      clock,
+      log: silentLogger,
+    };
+    toProbes.set(id, createPullProbe(pullOptions));
+  }
   for (const probe of probes) clock.setTimer(() => probe.start(), random() * options.intervalMs);
+  if (toProbes.size > 0) clock.setTimer(() => pulls.start(), random() * options.intervalMs);
   const on = (target: string) => dns.every((d) => d.records.get("web-router.example.com")?.target === target);
   return {
     clock,
@@ -164,7 +209,9 @@ export async function simMesh(options: SimOptions, random: () => number): Promis
         await clock.manual.advance(next - clock.now());
       }
     },
+    pulls,
     close() {
+      pulls.stop();
       for (const probe of probes) probe.stop();
       coordinator.stop();
     },
