@@ -16,8 +16,8 @@ export interface ProbeLimits {
 /** Cloudflare Workers, free plan: 6 simultaneous open connections, 50 subrequests per invocation. */
 export const WORKERS_LIMITS: ProbeLimits = { concurrency: 6, subrequests: 50 };
 
-/** Node and Deno: enough parallelism for thousands of checks within an interval, far below fd limits. */
-export const SERVER_LIMITS: ProbeLimits = { concurrency: 64 };
+/** Node and Deno: 10,000 checks of 100 ms in 4 s, with sockets well under the usual 1,024-descriptor soft limit. */
+export const SERVER_LIMITS: ProbeLimits = { concurrency: 256 };
 
 /**
  * Reads `HEALTHMESH_PROBE_CONCURRENCY` and `HEALTHMESH_PROBE_SUBREQUESTS` (e.g. 1000 on a paid

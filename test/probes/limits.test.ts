@@ -136,6 +136,15 @@ describe("a probe's own limits are never a down vote", () => {
     expect(runtime.peak).toBe(6);
   });
 
+  it("keeps a server probe with 5,000 services (10,000 checks) to 256 sockets at once", async () => {
+    const clock = new ManualClock();
+    const runtime = runtimeFake({ clock, connections: 100_000, latencyMs: () => 100 });
+    const checks = Array.from({ length: 10_000 }, (_, i) => check(`https://o${i}.test/`));
+    const results = await drive(clock, runChecks(checks, { fetch: runtime.fetch, clock }), 100);
+    expect(results.every((r) => r.ok && r.latencyMs === 100)).toBe(true);
+    expect(runtime.peak).toBe(256);
+  });
+
   it("reports EMFILE (Node), 'Too many open files' (Deno) and 'Too many subrequests' (workerd) as not checked", async () => {
     const clock = new ManualClock();
     const emfile = async () => {
