@@ -71,26 +71,49 @@ async function simulate(scenario: Scenario, confirm: boolean, hours: number, see
   };
 }
 
-/** Runs the false-failover benchmark (24 simulated hours per case unless `hours` says otherwise). */
-export async function falseFailovers(options: { hours?: number; seed?: number } = {}): Promise<Row[]> {
+/** Adds up the outcomes of several runs. */
+function sum(outcomes: Outcome[]): Outcome {
+  return outcomes.reduce((a, b) => ({
+    failovers: a.failovers + b.failovers,
+    downVotes: a.downVotes + b.downVotes,
+    checks: a.checks + b.checks,
+    confirmations: a.confirmations + b.confirmations,
+  }));
+}
+
+/**
+ * Runs the false-failover benchmark: `runs` runs (default 1, seeds `seed`, `seed + 1`, …) of `hours`
+ * simulated hours (default 24) per case, summed. `BENCH_FALSE_RUNS` sets `runs` from the command line.
+ */
+export async function falseFailovers(
+  options: { hours?: number; seed?: number; runs?: number; only?: string } = {},
+): Promise<Row[]> {
   const hours = options.hours ?? 24;
   const seed = options.seed ?? 20261202;
+  const runs = options.runs ?? Number(process.env.BENCH_FALSE_RUNS ?? "1");
+  const seeds = Array.from({ length: runs }, (_, i) => seed + i);
   const rows: Row[] = [];
   for (const scenario of SCENARIOS) {
-    const without = await simulate(scenario, false, hours, seed);
-    const withConfirm = await simulate(scenario, true, hours, seed);
+    if (options.only && !scenario.name.includes(options.only)) continue;
+    const each = async (confirm: boolean) => {
+      const outcomes: Outcome[] = [];
+      for (const s of seeds) outcomes.push(await simulate(scenario, confirm, hours, s));
+      return sum(outcomes);
+    };
+    const without = await each(false);
+    const withConfirm = await each(true);
     for (const [label, outcome] of [
       ["no fast confirmation", without],
       ["fast confirmation (interval / 4)", withConfirm],
     ] as const) {
       const extra = outcome.checks - without.checks;
       rows.push({
-        bench: `false failovers (${hours} h simulated)`,
+        bench: `false failovers (${runs} × ${hours} h simulated)`,
         case: `${scenario.name}, ${label}`,
         figure: `${outcome.failovers} failover(s); ${outcome.downVotes} single-probe down vote(s)`,
         baseline: `${without.checks} checks without fast confirmation`,
         ratio: `${outcome.checks} checks (${extra >= 0 ? "+" : ""}${((extra / without.checks) * 100).toFixed(2)} %)`,
-        note: `${outcome.confirmations} confirmation checks; 3 push probes, interval 10 s, failAfter 3, recoverAfter 6, holdDown 5m, seed ${seed}`,
+        note: `${outcome.confirmations} confirmation checks; 3 push probes, interval 10 s, failAfter 3, recoverAfter 6, holdDown 5m, seed${runs > 1 ? `s ${seeds[0]}–${seeds.at(-1)}` : ` ${seed}`}`,
       });
     }
   }
