@@ -2,7 +2,7 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import type { RunningCoordinator } from "../../coordinator/node.ts";
 import { type Origin, startOrigin } from "../../demo/origins.ts";
-import { reportSchema } from "../../shared/protocol.ts";
+import { FEATURES_HEADER, reportSchema } from "../../shared/protocol.ts";
 import { verifySignature } from "../../shared/signing.ts";
 import { meshConfig, meshEnv, secretEnv, signedRun, type TestMember } from "./fixtures.ts";
 import {
@@ -25,6 +25,8 @@ export interface ProbeRuntime<P extends RuntimeProbe> {
   /** Makes the probe push its backstop report (or waits for the one it pushes at start). */
   backstop(probe: P): Promise<void>;
   cleanup?(): void;
+  /** Subrequests one invocation may make (Workers free plan: 50); absent where there is no cap. */
+  subrequests?: number;
 }
 
 /** The same behaviour, proven in every runtime: backstop push, pulled votes, refusals, canaries. */
@@ -86,6 +88,22 @@ export function describeProbeRuntime<P extends RuntimeProbe>(runtime: ProbeRunti
       const outcomes = await coordinator.pulls.round();
       expect(outcomes.map((o) => [o.probe, o.ok])).toEqual([[ID, true]]);
       primary.up = true;
+    });
+
+    it("keeps to its runtime's subrequest cap: a run of 60 checks reports the ones past it as not checked", async () => {
+      const assigned = coordinator.coordinator.assignments(ID);
+      const checks = Array.from({ length: 30 }, () => assigned.checks).flat();
+      const run = { ...assigned, checks, id: crypto.randomUUID() };
+      const request = await signedRun(probe.url, run, { secret, nowMs: Date.now() });
+      request.headers.set(FEATURES_HEADER, "skipped");
+      const response = await fetch(request);
+      expect(response.status).toBe(200);
+      const report = reportSchema.parse(await response.json());
+      const skipped = report.results.filter((r) => r.skipped !== undefined);
+      const cap = runtime.subrequests ?? checks.length;
+      expect(report.results).toHaveLength(60);
+      expect(skipped.map((r) => r.skipped)).toEqual(Array(60 - cap).fill("subrequest-cap"));
+      expect(report.results.slice(0, cap).every((r) => r.ok)).toBe(true);
     });
 
     it("refuses a forged pull request and a replayed one with 401", async () => {

@@ -9,6 +9,7 @@ describeProbeRuntime({
   title: "the Worker probe running in workerd",
   id: "cf-ams",
   provider: "cloudflare-workers",
+  subrequests: 50,
   async start(env) {
     const bundle = await bundleWorker();
     bundleDir = bundle.dir;
