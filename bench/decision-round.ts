@@ -51,7 +51,7 @@ async function loaded(services: number, probes: number) {
           probe: member.id,
           service: svc.name,
           endpoint,
-          track: { fails: 0, oks: 6, vote: "up" },
+          track: { fails: 0, oks: 6, vote: "up", seenAt: clock.now() },
         });
       }
     }

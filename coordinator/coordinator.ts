@@ -13,6 +13,9 @@ import {
   type CountedVote,
   type EndpointTrack,
   effectiveVote,
+  emptyTrack,
+  newestPerEndpoint,
+  olderThanFolded,
   verdictOf,
 } from "../shared/quorum.ts";
 import type { NameserverView } from "./dns/nameserver-status.ts";
@@ -212,19 +215,18 @@ export class Coordinator {
       const changed = new Map<string, TrackRow>();
       const touched = new Set<string>();
       if (report.healthy) {
-        const ordered = checkedResults(report.results)
-          .map((result) => ({ result, at: Date.parse(result.checkedAt) }))
-          .sort((a, b) => a.at - b.at);
-        for (const { result } of ordered) {
+        // One result per endpoint counts (the newest); one older than the result already folded is ignored.
+        for (const result of newestPerEndpoint(checkedResults(report.results))) {
           const svc = this.#serviceByName.get(result.service);
           if (!svc) continue;
           const key = trackKey(report.probe, result.service, result.endpoint);
-          const previous = changed.get(key) ?? this.#tracks.get(key);
+          const previous = this.#tracks.get(key)?.track;
+          if (olderThanFolded(previous, result.checkedAt)) continue;
           const last: NonNullable<EndpointTrack["last"]> = { ok: result.ok, checkedAt: result.checkedAt };
           if (result.status !== undefined) last.status = result.status;
           if (result.latencyMs !== undefined) last.latencyMs = result.latencyMs;
           if (result.error !== undefined) last.error = result.error;
-          const track = applyResult(previous?.track ?? { fails: 0, oks: 0, vote: null }, last, svc);
+          const track = applyResult(previous ?? emptyTrack(), last, svc, now);
           changed.set(key, {
             probe: report.probe,
             service: result.service,

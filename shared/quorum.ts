@@ -18,26 +18,64 @@ export interface EndpointTrack {
   oks: number;
   /** The standing vote; `null` until the first streak reaches its threshold. */
   vote: "up" | "down" | null;
+  /**
+   * When the coordinator folded this probe's latest result for this endpoint (ms, the coordinator's
+   * clock): the vote abstains once it is older than 3 intervals. `null` when not known.
+   */
+  seenAt: number | null;
   last?: { ok: boolean; status?: number; latencyMs?: number; error?: string; checkedAt: string };
 }
 
 /** A fresh track, before any result. */
 export function emptyTrack(): EndpointTrack {
-  return { fails: 0, oks: 0, vote: null };
+  return { fails: 0, oks: 0, vote: null, seenAt: null };
 }
 
-/** Folds one check result into a track: `down` after `failAfter` failures in a row, `up` after `recoverAfter` successes. */
+/**
+ * Folds one check result, received at `seenAt`, into a track: `down` after `failAfter` failures in a
+ * row, `up` after `recoverAfter` successes.
+ */
 export function applyResult(
   track: EndpointTrack,
   result: NonNullable<EndpointTrack["last"]>,
   thresholds: { failAfter: number; recoverAfter: number },
+  seenAt: number,
 ): EndpointTrack {
   const fails = result.ok ? 0 : track.fails + 1;
   const oks = result.ok ? track.oks + 1 : 0;
   let vote = track.vote;
   if (fails >= thresholds.failAfter) vote = "down";
   else if (oks >= thresholds.recoverAfter) vote = "up";
-  return { fails, oks, vote, last: result };
+  return { fails, oks, vote, seenAt, last: result };
+}
+
+/** Whether a result checked at `checkedAt` is older than the one the track already folded (it is then ignored). */
+export function olderThanFolded(track: EndpointTrack | undefined, checkedAt: string): boolean {
+  if (!track?.last) return false;
+  return Date.parse(checkedAt) < Date.parse(track.last.checkedAt);
+}
+
+/** What identifies a result's endpoint and its time, for `newestPerEndpoint`. */
+interface TimedResult {
+  service: string;
+  endpoint: Endpoint;
+  checkedAt: string;
+}
+
+/**
+ * One result per service endpoint of a report: the newest by `checkedAt` (on a tie, the later in the
+ * list), in the order each endpoint first appears. A report is one observation per endpoint, so a
+ * probe cannot reach `failAfter` (or `recoverAfter`) with one report.
+ */
+export function newestPerEndpoint<T extends TimedResult>(results: readonly T[]): T[] {
+  const newest = new Map<string, { result: T; at: number }>();
+  for (const result of results) {
+    const key = `${result.service}\u0000${result.endpoint}`;
+    const at = Date.parse(result.checkedAt);
+    const kept = newest.get(key);
+    if (!kept || !(at < kept.at)) newest.set(key, { result, at });
+  }
+  return [...newest.values()].map((entry) => entry.result);
 }
 
 /** What the coordinator knows of a probe itself. */
@@ -56,14 +94,21 @@ export function isSilent(probe: ProbeSeen, options: { now: number; intervalMs: n
   return probe.lastSeen === null || options.now - probe.lastSeen > STALE_INTERVALS * options.intervalMs;
 }
 
-/** The vote that counts: the standing vote, or `abstain` for a silent, self-unhealthy or undecided probe. */
+/**
+ * The vote that counts: the standing vote, or `abstain` for a silent, self-unhealthy or undecided
+ * probe, and for a probe whose latest result for this endpoint is older than 3 intervals (it keeps
+ * reporting, but not this endpoint).
+ */
 export function effectiveVote(
   track: EndpointTrack | undefined,
   probe: ProbeSeen,
   options: { now: number; intervalMs: number },
 ): Vote {
-  if (isSilent(probe, options) || !probe.healthy) return "abstain";
-  return track?.vote ?? "abstain";
+  if (isSilent(probe, options) || !probe.healthy || !track) return "abstain";
+  // A row stored before `seenAt` existed, and not migrated, has none: no fresh result is known.
+  if (typeof track.seenAt !== "number") return "abstain";
+  if (options.now - track.seenAt > STALE_INTERVALS * options.intervalMs) return "abstain";
+  return track.vote ?? "abstain";
 }
 
 /** One configured probe's counted vote, with the edge provider it runs on. */

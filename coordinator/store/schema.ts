@@ -18,11 +18,14 @@ CREATE INDEX IF NOT EXISTS reports_at ON reports (at);
 /**
  * Brings rows written by an older healthmesh up to today's shapes; idempotent, run at every open after
  * `STORE_SCHEMA`. Service states gained `primaryUpSince` (null: the primary must prove itself UP for
- * `holdDown` again before an automatic fail-back) and the `activeDown` episode flag.
+ * `holdDown` again before an automatic fail-back) and the `activeDown` episode flag; tracks gained
+ * `seenAt` (taken from the probe's last report, the best time known for its latest result).
  */
 export const STORE_MIGRATIONS = `
 UPDATE services SET state = json_set(state, '$.primaryUpSince', NULL) WHERE json_type(state, '$.primaryUpSince') IS NULL;
 UPDATE services SET state = json_set(state, '$.activeDown', json('false')) WHERE json_type(state, '$.activeDown') IS NULL;
+UPDATE tracks SET track = json_set(track, '$.seenAt', (SELECT last_seen FROM probes WHERE probes.id = tracks.probe))
+  WHERE json_type(track, '$.seenAt') IS NULL;
 `;
 
 /** The alert outbox: grouped messages with their delivery state, and each destination's cursor in the audit log. */

@@ -67,7 +67,7 @@ describe("primary UP since, in the SQLite store", () => {
     await second.store.close();
   });
 
-  it("migrates a data dir whose service states predate primaryUpSince and activeDown", async () => {
+  it("migrates a data dir whose service states predate primaryUpSince and activeDown, and tracks seenAt", async () => {
     const dir = tempDir();
     new SqliteStore(dir).close();
     const raw = new Database(join(dir, "healthmesh.db"));
@@ -80,11 +80,25 @@ describe("primary UP since, in the SQLite store", () => {
       held: true,
     };
     raw.prepare("INSERT INTO services (name, state) VALUES (?, ?)").run("web", JSON.stringify(old));
+    // A track from before per-endpoint staleness: its time is the probe's last report.
+    const oldTrack = { fails: 3, oks: 0, vote: "down" };
+    raw
+      .prepare("INSERT INTO tracks VALUES (?, ?, ?, ?)")
+      .run("p1", "web", "primary", JSON.stringify(oldTrack));
+    raw
+      .prepare("INSERT INTO tracks VALUES (?, ?, ?, ?)")
+      .run("p9", "web", "primary", JSON.stringify(oldTrack));
+    raw
+      .prepare("INSERT INTO probes (id, last_seen, healthy, silent) VALUES (?, ?, ?, ?)")
+      .run("p1", 42, 1, 0);
     raw.close();
 
     const store = new SqliteStore(dir);
     const [state] = (await store.snapshot()).services;
     expect(state).toEqual({ ...old, primaryUpSince: null, activeDown: false });
+    const tracks = (await store.snapshot()).tracks;
+    expect(tracks.find((t) => t.probe === "p1")?.track).toEqual({ ...oldTrack, seenAt: 42 });
+    expect(tracks.find((t) => t.probe === "p9")?.track).toEqual({ ...oldTrack, seenAt: null });
     // The migration is idempotent and leaves current rows alone.
     await store.commit({ services: [{ ...old, active: "secondary", primaryUpSince: 7, activeDown: true }] });
     await store.close();

@@ -95,7 +95,12 @@ describe("DurableStore in workerd", () => {
             },
           ],
           tracks: [
-            { probe: "p1", service: "web", endpoint: "primary", track: { fails: 3, oks: 0, vote: "down" } },
+            {
+              probe: "p1",
+              service: "web",
+              endpoint: "primary",
+              track: { fails: 3, oks: 0, vote: "down", seenAt: 41 },
+            },
           ],
           probes: [{ id: "p1", lastSeen: 42, healthy: false, silent: false }],
           desired: [
@@ -125,7 +130,7 @@ describe("DurableStore in workerd", () => {
       held: true,
       primaryUpSince: 3,
     });
-    expect(snapshot.tracks[0]?.track.vote).toBe("down");
+    expect(snapshot.tracks[0]?.track).toMatchObject({ vote: "down", seenAt: 41 });
     expect(snapshot.probes[0]).toEqual({ id: "p1", lastSeen: 42, healthy: false, silent: false });
     expect(snapshot.desired[0]?.target).toBe("cdn2.example.com.");
     expect(snapshot.providerStates[0]).toMatchObject({ state: "error", target: null, error: "503" });
@@ -193,7 +198,7 @@ describe("DurableStore in workerd", () => {
     });
   });
 
-  it("migrates service states written before primaryUpSince and activeDown existed", async () => {
+  it("migrates service states and tracks written before primaryUpSince, activeDown and seenAt existed", async () => {
     const dir = persistDir();
     const first = await open(dir);
     const old = {
@@ -205,11 +210,20 @@ describe("DurableStore in workerd", () => {
       held: true,
     };
     // A row as an older healthmesh wrote it: the current type requires the fields it lacks.
-    const call = JSON.parse(JSON.stringify({ op: "commit", args: [{ services: [old] }] })) as StoreCall;
+    const oldTrack = {
+      probe: "p1",
+      service: "web",
+      endpoint: "primary",
+      track: { fails: 3, oks: 0, vote: "down" },
+    };
+    const probes = [{ id: "p1", lastSeen: 42, healthy: true, silent: false }];
+    const commit = { services: [old], tracks: [oldTrack], probes };
+    const call = JSON.parse(JSON.stringify({ op: "commit", args: [commit] })) as StoreCall;
     expect((await first(call)).ok).toBe(true);
     const second = await open(dir);
     const snapshot = (await second({ op: "snapshot", args: [] })).value as Snapshot; // the store's own answer
     expect(snapshot.services).toEqual([{ ...old, primaryUpSince: null, activeDown: false }]);
+    expect(snapshot.tracks).toEqual([{ ...oldTrack, track: { ...oldTrack.track, seenAt: 42 } }]);
   });
 });
 

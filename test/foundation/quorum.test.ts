@@ -1,10 +1,18 @@
 import { describe, expect, it } from "vitest";
-import { applyResult, type CountedVote, effectiveVote, emptyTrack, verdictOf } from "../../shared/quorum.ts";
+import {
+  applyResult,
+  type CountedVote,
+  effectiveVote,
+  emptyTrack,
+  newestPerEndpoint,
+  olderThanFolded,
+  verdictOf,
+} from "../../shared/quorum.ts";
 
 const thresholds = { failAfter: 3, recoverAfter: 2 };
 const at = "2026-01-01T00:00:00.000Z";
 const feed = (oks: boolean[]) =>
-  oks.reduce((track, ok) => applyResult(track, { ok, checkedAt: at }, thresholds), emptyTrack());
+  oks.reduce((track, ok) => applyResult(track, { ok, checkedAt: at }, thresholds, 100_000), emptyTrack());
 
 describe("per-probe votes", () => {
   it.each([
@@ -44,6 +52,48 @@ describe("per-probe votes", () => {
   });
   it("abstains before its first streak reaches a threshold", () => {
     expect(effectiveVote(feed([false]), { lastSeen: 100_000, healthy: true }, fresh)).toBe("abstain");
+  });
+  it("abstains when its latest result for this endpoint is older than 3 intervals, though the probe reports", () => {
+    const track = { ...feed([false, false, false]), seenAt: 100_000 - 30_001 };
+    expect(effectiveVote(track, { lastSeen: 100_000, healthy: true }, fresh)).toBe("abstain");
+    expect(
+      effectiveVote({ ...track, seenAt: 100_000 - 30_000 }, { lastSeen: 100_000, healthy: true }, fresh),
+    ).toBe("down");
+    expect(effectiveVote({ ...track, seenAt: null }, { lastSeen: 100_000, healthy: true }, fresh)).toBe(
+      "abstain",
+    );
+  });
+  it("keeps when the coordinator folded the result, not when the probe checked it", () => {
+    expect(applyResult(emptyTrack(), { ok: true, checkedAt: at }, thresholds, 123).seenAt).toBe(123);
+  });
+});
+
+describe("which results of a report count", () => {
+  const r = (endpoint: "primary" | "secondary", ok: boolean, second: number) => ({
+    service: "web",
+    endpoint,
+    ok,
+    checkedAt: new Date(Date.UTC(2026, 0, 1, 0, 0, second)).toISOString(),
+  });
+  it("keeps one result per endpoint: the newest by checkedAt, the later one on a tie", () => {
+    const newest = newestPerEndpoint([
+      r("primary", false, 3),
+      r("secondary", true, 1),
+      r("primary", true, 1),
+    ]);
+    expect(newest).toEqual([r("primary", false, 3), r("secondary", true, 1)]);
+    const tie = [r("primary", false, 2), r("primary", true, 2)];
+    expect(newestPerEndpoint(tie)).toEqual([r("primary", true, 2)]);
+    expect(
+      newestPerEndpoint([{ ...r("primary", true, 1), service: "api" }, r("primary", true, 1)]),
+    ).toHaveLength(2);
+  });
+  it("calls a result older than the folded one older, and an equal or newer one not", () => {
+    const track = applyResult(emptyTrack(), r("primary", false, 5), thresholds, 0);
+    expect(olderThanFolded(track, r("primary", true, 4).checkedAt)).toBe(true);
+    expect(olderThanFolded(track, r("primary", true, 5).checkedAt)).toBe(false);
+    expect(olderThanFolded(track, r("primary", true, 6).checkedAt)).toBe(false);
+    expect(olderThanFolded(undefined, r("primary", true, 6).checkedAt)).toBe(false);
   });
 });
 

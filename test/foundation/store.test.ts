@@ -40,7 +40,12 @@ describe("SqliteStore", () => {
         },
       ],
       tracks: [
-        { probe: "p1", service: "web", endpoint: "primary", track: { fails: 3, oks: 0, vote: "down" } },
+        {
+          probe: "p1",
+          service: "web",
+          endpoint: "primary",
+          track: { fails: 3, oks: 0, vote: "down", seenAt: 41 },
+        },
       ],
       probes: [{ id: "p1", lastSeen: 42, healthy: false, silent: false }],
       desired: [
@@ -67,7 +72,7 @@ describe("SqliteStore", () => {
       held: true,
       primaryUpSince: 3,
     });
-    expect(snapshot.tracks[0]?.track.vote).toBe("down");
+    expect(snapshot.tracks[0]?.track).toMatchObject({ vote: "down", seenAt: 41 });
     expect(snapshot.probes[0]).toEqual({ id: "p1", lastSeen: 42, healthy: false, silent: false });
     expect(snapshot.desired[0]?.target).toBe("cdn2.example.com.");
     const [event] = await second.listEvents({});
