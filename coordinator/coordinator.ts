@@ -362,10 +362,12 @@ export class Coordinator {
   adopt(states: ServiceState[]): Promise<void> {
     return this.#serial(async () => {
       let changed = false;
-      for (const next of states) {
+      for (const adopted of states) {
+        // A ledger entry written before a field existed gets that field's initial value.
+        const next = { ...initialState(adopted.name), ...adopted };
         const current = this.#services.get(next.name);
         if (!current || sameState(current, next)) continue;
-        this.#services.set(next.name, { ...next });
+        this.#services.set(next.name, next);
         changed = true;
       }
       if (changed) this.reconciler.setDesired(this.#desiredTargets());

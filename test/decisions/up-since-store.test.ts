@@ -8,6 +8,7 @@ import { join } from "node:path";
 import Database from "better-sqlite3";
 import { afterEach, describe, expect, it } from "vitest";
 import type { Coordinator } from "../../coordinator/coordinator.ts";
+import type { ServiceState } from "../../coordinator/engine.ts";
 import { SqliteStore } from "../../coordinator/store/sqlite.ts";
 import { ManualClock } from "../../shared/clock.ts";
 import { configFromObject } from "../../shared/config.ts";
@@ -105,5 +106,21 @@ describe("primary UP since, in the SQLite store", () => {
     const again = new SqliteStore(dir);
     expect((await again.snapshot()).services[0]).toMatchObject({ primaryUpSince: 7, activeDown: true });
     await again.close();
+  });
+
+  it("HA: a ledger entry written before primaryUpSince existed is adopted with the field's initial value", async () => {
+    const t = await testCoordinator({ config });
+    const old = {
+      name: "web",
+      active: "secondary",
+      mode: "auto",
+      lastSwitchAt: 5,
+      bothDown: false,
+      held: false,
+    };
+    // As an older member wrote it to etcd: the current type requires the fields it lacks.
+    await t.coordinator.adopt([JSON.parse(JSON.stringify(old)) as ServiceState]);
+    expect(t.coordinator.service("web")).toEqual({ ...old, primaryUpSince: null, activeDown: false });
+    t.coordinator.stop();
   });
 });
