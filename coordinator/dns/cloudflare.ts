@@ -2,18 +2,20 @@
  * Cloudflare API v4 client behind the DNS ports. Names are FQDNs without a trailing dot, CNAME content
  * has no trailing dot (added on read, stripped on write); router writes go out as one batch request.
  */
-import { ConflictError, NotFoundError, ValidationError } from "./errors.ts";
+import { ConflictError, NotFoundError, ServerError, ValidationError } from "./errors.ts";
 import {
   type ApiClientOptions,
   type ApiResponse,
   joinUrl,
   retryAfterOf,
   send,
+  summariseBody,
   toDnsError,
   withDot,
   withoutDot,
 } from "./http.ts";
 import {
+  type CallOptions,
   canonicalValue,
   type DnsProvider,
   type RouterChange,
@@ -74,12 +76,12 @@ export class CloudflareDnsProvider implements DnsProvider, ZoneProvider {
   }
 
   /** The zone id, looked up by name once. */
-  async zoneId(): Promise<string> {
+  async zoneId(signal?: AbortSignal): Promise<string> {
     if (this.#zoneId) return this.#zoneId;
     const zone = this.#options.zone;
     const what = `Cannot find zone "${zone}" on Cloudflare`;
-    const found = await this.#call("GET", `zones?name=${encodeURIComponent(zone)}`, what);
-    const zones = Array.isArray(found.result) ? (found.result as { id?: unknown; name?: unknown }[]) : []; // list endpoint: an array
+    const found = await this.#call("GET", `zones?name=${encodeURIComponent(zone)}`, what, undefined, signal);
+    const zones = listOf<{ id?: unknown; name?: unknown }>(found.result, what);
     const id = zones.find((z) => z.name === zone)?.id;
     if (typeof id !== "string") {
       throw new NotFoundError("cloudflare", `${what}: no zone of that name is visible to this token`, {
@@ -90,8 +92,11 @@ export class CloudflareDnsProvider implements DnsProvider, ZoneProvider {
     return id;
   }
 
-  async readRouters(names: readonly string[]): Promise<Map<string, RouterRecord | null>> {
-    await this.#refresh();
+  async readRouters(
+    names: readonly string[],
+    options?: CallOptions,
+  ): Promise<Map<string, RouterRecord | null>> {
+    await this.#refresh(options?.signal);
     const out = new Map<string, RouterRecord | null>();
     for (const name of names) {
       const records = this.#byName.get(name.toLowerCase()) ?? [];
@@ -112,8 +117,9 @@ export class CloudflareDnsProvider implements DnsProvider, ZoneProvider {
     return out;
   }
 
-  async writeRouters(changes: readonly RouterChange[]): Promise<void> {
-    if (changes.some((c) => !this.#byName.has(c.name.toLowerCase()))) await this.#refresh();
+  async writeRouters(changes: readonly RouterChange[], options?: CallOptions): Promise<void> {
+    const signal = options?.signal;
+    if (changes.some((c) => !this.#byName.has(c.name.toLowerCase()))) await this.#refresh(signal);
     const batch: Batch = { deletes: [], patches: [], posts: [] };
     for (const change of changes) {
       const records = this.#byName.get(change.name.toLowerCase()) ?? [];
@@ -136,7 +142,7 @@ export class CloudflareDnsProvider implements DnsProvider, ZoneProvider {
       if (existing) batch.patches.push({ ...body, id: existing.id });
       else batch.posts.push(body);
     }
-    await this.#batch(batch);
+    await this.#batch(batch, signal);
   }
 
   async listRecords(): Promise<ZoneRecord[]> {
@@ -182,8 +188,8 @@ export class CloudflareDnsProvider implements DnsProvider, ZoneProvider {
     await this.#batch(batch);
   }
 
-  async #batch(batch: Batch): Promise<void> {
-    const zoneId = await this.zoneId();
+  async #batch(batch: Batch, signal?: AbortSignal): Promise<void> {
+    const zoneId = await this.zoneId(signal);
     const limit = this.#options.batchLimit ?? 200;
     const ops = [
       ...batch.deletes.map((d) => ({ kind: "deletes" as const, op: d })),
@@ -195,29 +201,27 @@ export class CloudflareDnsProvider implements DnsProvider, ZoneProvider {
       const body: Record<string, unknown[]> = {};
       for (const { kind, op } of chunk) body[kind] = [...(body[kind] ?? []), op];
       const what = `Cannot write ${chunk.length} record(s) in zone "${this.#options.zone}" on Cloudflare`;
-      await this.#call("POST", `zones/${zoneId}/dns_records/batch`, what, body);
+      await this.#call("POST", `zones/${zoneId}/dns_records/batch`, what, body, signal);
     }
     this.#byName.clear();
   }
 
-  async #refresh(): Promise<void> {
-    const zoneId = await this.zoneId();
+  async #refresh(signal?: AbortSignal): Promise<void> {
+    const zoneId = await this.zoneId(signal);
     const perPage = this.#options.perPage ?? 5000;
     const byName = new Map<string, CloudflareRecord[]>();
+    const what = `Cannot list the records of zone "${this.#options.zone}" on Cloudflare`;
     for (let page = 1; ; page++) {
-      const what = `Cannot list the records of zone "${this.#options.zone}" on Cloudflare`;
-      const answer = await this.#call(
-        "GET",
-        `zones/${zoneId}/dns_records?page=${page}&per_page=${perPage}`,
-        what,
-      );
-      const records = Array.isArray(answer.result) ? (answer.result as CloudflareRecord[]) : []; // list endpoint: records
+      const path = `zones/${zoneId}/dns_records?page=${page}&per_page=${perPage}`;
+      const answer = await this.#call("GET", path, what, undefined, signal);
+      const records = listOf(answer.result, what);
       for (const record of records) {
         const key = record.name.toLowerCase();
         byName.set(key, [...(byName.get(key) ?? []), record]);
       }
-      const info = answer.result_info as { total_pages?: number } | undefined; // list endpoints carry result_info
-      if (records.length < perPage || (info?.total_pages !== undefined && page >= info.total_pages)) break;
+      // Cloudflare may serve fewer per page than asked: the page count it states decides, not a short page.
+      const total = (answer.result_info as { total_pages?: unknown } | undefined)?.total_pages; // list endpoints carry result_info
+      if (typeof total === "number" ? page >= total : records.length < perPage) break;
     }
     this.#byName = byName;
   }
@@ -227,12 +231,14 @@ export class CloudflareDnsProvider implements DnsProvider, ZoneProvider {
     path: string,
     what: string,
     body?: unknown,
+    signal?: AbortSignal,
   ): Promise<{ result: unknown; result_info?: unknown }> {
     const response = await send("cloudflare", this.#options, {
       url: joinUrl(this.#options.apiBase, path),
       method,
       headers: { authorization: `Bearer ${this.#options.token}` },
       ...(body !== undefined ? { body } : {}),
+      signal,
     });
     const envelope = response.body as { success?: unknown; result?: unknown; result_info?: unknown }; // checked below
     if (response.status < 300 && envelope && typeof envelope === "object" && envelope.success === true) {
@@ -252,10 +258,12 @@ export class CloudflareDnsProvider implements DnsProvider, ZoneProvider {
     const chain = (first?.error_chain ?? [])
       .map((e) => `${String(e.message)} (code ${String(e.code)})`)
       .join("; ");
-    const base = typeof first?.message === "string" ? first.message : `HTTP ${response.status}`;
+    const base =
+      typeof first?.message === "string" ? first.message : summariseBody(response.status, response.body);
     const message = chain ? `${base}: ${chain}` : base;
     if (response.status < 300) {
-      return new ValidationError("cloudflare", `${what}: unexpected answer: ${message}`, {
+      // A 2xx that is not Cloudflare's success envelope (a proxy's page, a cut body): worth another try.
+      return new ServerError("cloudflare", `${what}: not Cloudflare's success answer: ${message}`, {
         status: response.status,
       });
     }
@@ -278,6 +286,15 @@ export class CloudflareDnsProvider implements DnsProvider, ZoneProvider {
       ...(retryAfterMs !== undefined ? { retryAfterMs } : {}),
     });
   }
+}
+
+/** A list endpoint's `result`; a success answer without the list is an error, never an empty list. */
+function listOf<T = CloudflareRecord>(result: unknown, what: string): T[] {
+  if (Array.isArray(result)) return result as T[]; // Cloudflare's list endpoints answer an array of objects
+  throw new ServerError(
+    "cloudflare",
+    `${what}: the success answer has no result list (got ${result === null ? "null" : typeof result}); nothing is assumed about the zone`,
+  );
 }
 
 function fromContent(record: CloudflareRecord): string {

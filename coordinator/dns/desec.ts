@@ -3,9 +3,18 @@
  * and a trailing dot on CNAME targets, paginates lists with `?cursor=` and a Link header, and throttles
  * writes per domain, so every write is one bulk PATCH of the domain's rrsets.
  */
-import { ValidationError } from "./errors.ts";
-import { type ApiClientOptions, type ApiResponse, joinUrl, retryAfterOf, send, toDnsError } from "./http.ts";
+import { ServerError, ValidationError } from "./errors.ts";
 import {
+  type ApiClientOptions,
+  type ApiResponse,
+  joinUrl,
+  retryAfterOf,
+  send,
+  summariseBody,
+  toDnsError,
+} from "./http.ts";
+import {
+  type CallOptions,
   canonicalValue,
   type DnsProvider,
   type RouterChange,
@@ -56,8 +65,11 @@ export class DesecDnsProvider implements DnsProvider, ZoneProvider {
     return { name: String(body.name ?? d), minimum_ttl: body.minimum_ttl };
   }
 
-  async readRouters(names: readonly string[]): Promise<Map<string, RouterRecord | null>> {
-    const rrsets = await this.#list();
+  async readRouters(
+    names: readonly string[],
+    options?: CallOptions,
+  ): Promise<Map<string, RouterRecord | null>> {
+    const rrsets = await this.#list(options?.signal);
     const out = new Map<string, RouterRecord | null>();
     for (const name of names) {
       const subname = this.#subname(name);
@@ -79,14 +91,14 @@ export class DesecDnsProvider implements DnsProvider, ZoneProvider {
     return out;
   }
 
-  async writeRouters(changes: readonly RouterChange[]): Promise<void> {
+  async writeRouters(changes: readonly RouterChange[], options?: CallOptions): Promise<void> {
     const body = changes.map((c) => ({
       subname: this.#subname(c.name),
       type: "CNAME",
       ttl: c.ttl,
       records: [c.target.endsWith(".") ? c.target : `${c.target}.`],
     }));
-    await this.#bulkPatch(body, `Cannot switch ${changes.length} router(s) on deSEC`);
+    await this.#bulkPatch(body, `Cannot switch ${changes.length} router(s) on deSEC`, options?.signal);
   }
 
   async listRecords(): Promise<ZoneRecord[]> {
@@ -112,12 +124,12 @@ export class DesecDnsProvider implements DnsProvider, ZoneProvider {
     );
   }
 
-  async #bulkPatch(body: DesecRrset[], what: string): Promise<void> {
+  async #bulkPatch(body: DesecRrset[], what: string, signal?: AbortSignal): Promise<void> {
     if (body.length === 0) return;
-    await this.#call("PATCH", `domains/${this.#options.domain}/rrsets/`, what, body);
+    await this.#call("PATCH", `domains/${this.#options.domain}/rrsets/`, what, body, signal);
   }
 
-  async #list(): Promise<DesecRrset[]> {
+  async #list(signal?: AbortSignal): Promise<DesecRrset[]> {
     const what = `Cannot list the RRsets of domain "${this.#options.domain}" on deSEC`;
     const out: DesecRrset[] = [];
     let url: string | null = joinUrl(
@@ -125,8 +137,16 @@ export class DesecDnsProvider implements DnsProvider, ZoneProvider {
       `domains/${this.#options.domain}/rrsets/?cursor=`,
     );
     while (url) {
-      const response = await this.#call("GET", url, what);
-      if (Array.isArray(response.body)) out.push(...(response.body as DesecRrset[])); // list endpoint: RRsets
+      const response = await this.#call("GET", url, what, undefined, signal);
+      if (!Array.isArray(response.body)) {
+        // A success answer without the list is an error, never an empty zone (plan would recreate everything).
+        throw new ServerError(
+          "desec",
+          `${what}: the success answer is not a list of RRsets (${summariseBody(response.status, typeof response.body === "string" ? response.body : JSON.stringify(response.body))}); nothing is assumed about the domain`,
+          { status: response.status },
+        );
+      }
+      out.push(...(response.body as DesecRrset[])); // list endpoint: RRsets
       url = nextLink(response.headers.get("link"));
     }
     return out;
@@ -139,22 +159,31 @@ export class DesecDnsProvider implements DnsProvider, ZoneProvider {
     return fqdn.endsWith(`.${domain}`) ? fqdn.slice(0, -domain.length - 1) : fqdn;
   }
 
-  async #call(method: string, pathOrUrl: string, what: string, body?: unknown): Promise<ApiResponse> {
+  async #call(
+    method: string,
+    pathOrUrl: string,
+    what: string,
+    body?: unknown,
+    signal?: AbortSignal,
+  ): Promise<ApiResponse> {
     const url = /^https?:\/\//.test(pathOrUrl) ? pathOrUrl : joinUrl(this.#options.apiBase, pathOrUrl);
     const response = await send("desec", this.#options, {
       url,
       method,
       headers: { authorization: `Token ${this.#options.token}` },
       ...(body !== undefined ? { body } : {}),
+      signal,
     });
     if (response.status < 300) return response;
-    const message = describeDesecError(response.body, Array.isArray(body) ? body : []);
+    const message = describeDesecError(response.body, Array.isArray(body) ? body : [], response.status);
     const retryAfterMs = retryAfterOf(response, this.#options.clock);
+    const items = refusedItems(response.body);
     throw toDnsError("desec", what, {
       status: response.status,
       message,
       ...(/conflicting type/i.test(message) ? { kind: "conflict" as const } : {}),
       ...(retryAfterMs !== undefined ? { retryAfterMs } : {}),
+      ...(items.length > 0 ? { items } : {}),
     });
   }
 }
@@ -169,8 +198,16 @@ export function nextLink(header: string | null): string | null {
   return null;
 }
 
-/** deSEC's error bodies (`{detail}`, a field map, or a list aligned with a bulk request) as one line. */
-export function describeDesecError(body: unknown, items: readonly unknown[]): string {
+/** The positions a bulk error list names (deSEC answers `{}` for the items it had nothing against). */
+function refusedItems(body: unknown): number[] {
+  if (!Array.isArray(body)) return [];
+  return body.flatMap((entry, i) =>
+    entry && typeof entry === "object" && Object.keys(entry).length > 0 ? [i] : [],
+  );
+}
+
+/** deSEC's error bodies (`{detail}`, a field map, or a list aligned with a bulk request) as one line; an HTML page is summarised. */
+export function describeDesecError(body: unknown, items: readonly unknown[], status = 0): string {
   const fields = (value: unknown): string =>
     value && typeof value === "object"
       ? Object.entries(value)
@@ -192,7 +229,7 @@ export function describeDesecError(body: unknown, items: readonly unknown[]): st
     const detail = (body as { detail?: unknown }).detail; // DRF's {"detail": ...}
     return typeof detail === "string" ? detail : fields(body);
   }
-  return typeof body === "string" && body.length > 0 ? body.slice(0, 200) : "no details";
+  return summariseBody(status, body);
 }
 
 function toPresentation(type: string, value: string): string {

@@ -7,11 +7,19 @@ export class DnsError extends Error {
   readonly status: number | undefined;
   /** The provider's own error code(s), e.g. Cloudflare `81053`. */
   readonly code: string | undefined;
+  /** For a refused batch/bulk write: the positions of the items the provider named as refused, when it names them (deSEC does, Cloudflare does not). */
+  readonly items: readonly number[] | undefined;
 
   constructor(
     provider: string,
     message: string,
-    options: { retryable: boolean; status?: number; code?: string; cause?: unknown },
+    options: {
+      retryable: boolean;
+      status?: number;
+      code?: string;
+      cause?: unknown;
+      items?: readonly number[];
+    },
   ) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = new.target.name;
@@ -19,10 +27,11 @@ export class DnsError extends Error {
     this.retryable = options.retryable;
     this.status = options.status;
     this.code = options.code;
+    this.items = options.items;
   }
 }
 
-type Details = { status?: number; code?: string; cause?: unknown };
+type Details = { status?: number; code?: string; cause?: unknown; items?: readonly number[] };
 
 /** 401/403: the token is missing, invalid or lacks permission. Not retried. */
 export class AuthError extends DnsError {
@@ -75,10 +84,13 @@ export class NetworkError extends DnsError {
   }
 }
 
-/** Parses a `Retry-After` header (seconds or HTTP date) into milliseconds. */
+/** The longest delay a JavaScript timer takes (2^31 - 1 ms, about 24.8 days); a longer one fires at once. */
+export const MAX_TIMER_MS = 2_147_483_647;
+
+/** Parses a `Retry-After` header (seconds or HTTP date) into milliseconds, clamped to what a timer can wait. */
 export function parseRetryAfter(value: string | null, nowMs: number): number | undefined {
   if (!value) return undefined;
-  if (/^\d+(\.\d+)?$/.test(value.trim())) return Math.ceil(Number(value) * 1000);
+  if (/^\d+(\.\d+)?$/.test(value.trim())) return Math.min(MAX_TIMER_MS, Math.ceil(Number(value) * 1000));
   const at = Date.parse(value);
-  return Number.isNaN(at) ? undefined : Math.max(0, at - nowMs);
+  return Number.isNaN(at) ? undefined : Math.min(MAX_TIMER_MS, Math.max(0, at - nowMs));
 }

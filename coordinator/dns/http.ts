@@ -38,17 +38,34 @@ export interface ProviderFault {
   /** What the provider's own code says, when it says more than the status (e.g. a 400 that is an auth fault). */
   kind?: "auth" | "not-found" | "conflict";
   retryAfterMs?: number;
+  /** Positions of the refused items of a bulk request, when the provider names them. */
+  items?: readonly number[];
 }
 
 /** Sends one request; a network failure or timeout becomes `NetworkError`, every HTTP answer is returned. */
 export async function send(
   provider: string,
   options: Pick<ApiClientOptions, "fetch" | "clock" | "timeoutMs">,
-  request: { url: string; method: string; headers: Record<string, string>; body?: unknown },
+  request: {
+    url: string;
+    method: string;
+    headers: Record<string, string>;
+    body?: unknown;
+    /** The caller's own deadline (the reconciler's timeout): aborting it aborts the request. */
+    signal?: AbortSignal | undefined;
+  },
 ): Promise<ApiResponse> {
   const controller = new AbortController();
   const timeoutMs = options.timeoutMs ?? 10_000;
-  const cancel = options.clock?.setTimer(() => controller.abort(), timeoutMs) ?? (() => {});
+  const stopTimer = options.clock?.setTimer(() => controller.abort(), timeoutMs) ?? (() => {});
+  const outer = request.signal;
+  const follow = () => controller.abort(outer?.reason);
+  if (outer?.aborted) follow();
+  else outer?.addEventListener("abort", follow, { once: true });
+  const cancel = () => {
+    stopTimer();
+    outer?.removeEventListener("abort", follow);
+  };
   const label = `${request.method} ${new URL(request.url).pathname}`;
   try {
     const response = await options.fetch(request.url, {
@@ -91,11 +108,51 @@ function describeNetworkError(error: Error): string {
   return error.message;
 }
 
+const MEANINGS: Record<number, string> = {
+  400: "bad request",
+  401: "not authenticated",
+  403: "forbidden",
+  404: "not found",
+  408: "request timeout",
+  409: "conflict",
+  413: "request too large",
+  429: "throttled",
+  500: "server error",
+  502: "bad gateway",
+  503: "service unavailable",
+  504: "gateway timeout",
+};
+
+/** What an HTTP status means, in a word or two ("throttled" for 429). */
+export function statusMeaning(status: number): string {
+  return (
+    MEANINGS[status] ?? (status >= 500 ? "server error" : status >= 400 ? "refused" : "unexpected answer")
+  );
+}
+
+/**
+ * A body that is not the provider's JSON (an nginx or CDN error page, a proxy's text), summarised for
+ * messages, events and status: status, meaning and the page's <title> — never the raw page.
+ */
+export function summariseBody(status: number, body: unknown): string {
+  const head = `HTTP ${status} (${statusMeaning(status)})`;
+  if (typeof body !== "string" || body.trim().length === 0) return `${head} with an empty body`;
+  if (/^\s*</.test(body)) {
+    const title = /<title[^>]*>([^<]*)<\/title>/i.exec(body)?.[1]?.replace(/\s+/g, " ").trim();
+    return title
+      ? `${head}: an HTML page titled "${title.slice(0, 120)}"`
+      : `${head}: an HTML page without a title`;
+  }
+  const line = body.replace(/\s+/g, " ").trim();
+  return `${head}: ${line.length > 120 ? `${line.slice(0, 120)}…` : line}`;
+}
+
 /** Maps a provider's HTTP fault to the typed error the reconciler acts on. */
 export function toDnsError(provider: string, what: string, fault: ProviderFault): DnsError {
   const details = {
     status: fault.status,
     ...(fault.code !== undefined ? { code: fault.code } : {}),
+    ...(fault.items !== undefined ? { items: fault.items } : {}),
   };
   const message = `${what}: ${provider} answered ${fault.status}${fault.code ? ` (code ${fault.code})` : ""}: ${fault.message}`;
   if (fault.status === 429) {

@@ -9,10 +9,12 @@ import {
   joinUrl,
   retryAfterOf,
   send,
+  summariseBody,
   toDnsError,
   withDot,
 } from "./http.ts";
 import {
+  type CallOptions,
   canonicalValue,
   type DnsProvider,
   type RouterChange,
@@ -46,8 +48,11 @@ export class PowerDnsProvider implements DnsProvider, ZoneProvider {
     this.#options = options;
   }
 
-  async readRouters(names: readonly string[]): Promise<Map<string, RouterRecord | null>> {
-    const rrsets = await this.#rrsets();
+  async readRouters(
+    names: readonly string[],
+    options?: CallOptions,
+  ): Promise<Map<string, RouterRecord | null>> {
+    const rrsets = await this.#rrsets(options?.signal);
     const out = new Map<string, RouterRecord | null>();
     for (const name of names) {
       const here = rrsets.filter((r) => r.name.toLowerCase() === withDot(name).toLowerCase());
@@ -68,7 +73,7 @@ export class PowerDnsProvider implements DnsProvider, ZoneProvider {
     return out;
   }
 
-  async writeRouters(changes: readonly RouterChange[]): Promise<void> {
+  async writeRouters(changes: readonly RouterChange[], options?: CallOptions): Promise<void> {
     await this.#patch(
       changes.map((c) => ({
         name: withDot(c.name),
@@ -78,6 +83,7 @@ export class PowerDnsProvider implements DnsProvider, ZoneProvider {
         records: [{ content: withDot(c.target), disabled: false }],
       })),
       `Cannot switch ${changes.length} router(s) on PowerDNS`,
+      options?.signal,
     );
   }
 
@@ -113,11 +119,13 @@ export class PowerDnsProvider implements DnsProvider, ZoneProvider {
     return `servers/${encodeURIComponent(this.#options.server ?? "localhost")}/zones/${withDot(this.#options.zone)}`;
   }
 
-  async #rrsets(): Promise<PdnsRrset[]> {
+  async #rrsets(signal?: AbortSignal): Promise<PdnsRrset[]> {
     const response = await this.#call(
       "GET",
       this.#zonePath(),
       `Cannot read zone "${this.#options.zone}" on PowerDNS`,
+      undefined,
+      signal,
     );
     const rrsets = (response.body as { rrsets?: unknown } | null)?.rrsets; // PowerDNS zone object
     if (!Array.isArray(rrsets)) {
@@ -129,22 +137,28 @@ export class PowerDnsProvider implements DnsProvider, ZoneProvider {
     return rrsets as PdnsRrset[]; // PowerDNS's documented RRset shape
   }
 
-  async #patch(rrsets: unknown[], what: string): Promise<void> {
+  async #patch(rrsets: unknown[], what: string, signal?: AbortSignal): Promise<void> {
     if (rrsets.length === 0) return;
-    await this.#call("PATCH", this.#zonePath(), what, { rrsets });
+    await this.#call("PATCH", this.#zonePath(), what, { rrsets }, signal);
   }
 
-  async #call(method: string, path: string, what: string, body?: unknown): Promise<ApiResponse> {
+  async #call(
+    method: string,
+    path: string,
+    what: string,
+    body?: unknown,
+    signal?: AbortSignal,
+  ): Promise<ApiResponse> {
     const response = await send("powerdns", this.#options, {
       url: joinUrl(this.#options.apiBase, path),
       method,
       headers: { "x-api-key": this.#options.token },
       ...(body !== undefined ? { body } : {}),
+      signal,
     });
     if (response.status < 300) return response;
     const error = (response.body as { error?: unknown } | null)?.error; // PowerDNS answers {"error": "..."}
-    const message =
-      typeof error === "string" ? error : typeof response.body === "string" ? response.body : "no details";
+    const message = typeof error === "string" ? error : summariseBody(response.status, response.body);
     const retryAfterMs = retryAfterOf(response, this.#options.clock);
     throw toDnsError("powerdns", what, {
       status: response.status,

@@ -1,8 +1,9 @@
 /** One provider's reconcile loop: rounds of read → compare → write → verify, with backoff, `Retry-After` and drift checks. */
 import type { NewEvent, ProviderRouterRow } from "../store/store.ts";
-import { DnsError, NetworkError, RateLimitError } from "./errors.ts";
+import { DnsError, MAX_TIMER_MS, NetworkError, RateLimitError } from "./errors.ts";
 import type { DnsProvider, RouterChange, RouterRecord } from "./provider.ts";
 import type { DesiredTarget, ReconcilerOptions } from "./reconciler.ts";
+import { type WriteOutcome, writeIsolating } from "./router-write.ts";
 
 /** Converges one provider toward the desired targets; never waits on another provider. */
 export class ProviderLoop {
@@ -20,6 +21,8 @@ export class ProviderLoop {
   #stopped = false;
   /** Per router, the fault already raised as `dns.error` in the current failure episode (until it is in sync). */
   readonly #reported = new Map<string, string>();
+  /** Routers the provider refused for good (bad TTL, a conflict): not written again until their target or TTL changes or an operator retries. */
+  readonly #refused = new Map<string, { target: string; ttl: number }>();
 
   constructor(provider: DnsProvider, options: ReconcilerOptions, desired: () => DesiredTarget[]) {
     this.#provider = provider;
@@ -56,6 +59,11 @@ export class ProviderLoop {
     if (this.#stopped) return;
     this.#failures = 0;
     this.#schedule(0);
+  }
+
+  /** An operator's retry: routers refused for good are written again on the next round. */
+  retryRefused(): void {
+    this.#refused.clear();
   }
 
   async idle(): Promise<void> {
@@ -120,13 +128,18 @@ export class ProviderLoop {
     const events: NewEvent[] = [];
     const touched = new Set<string>();
     try {
-      const seen = await this.#call(() => this.#provider.readRouters(desired.map((d) => d.router)));
+      const names = desired.map((d) => d.router);
+      const seen = await this.#call((signal) => this.#provider.readRouters(names, { signal }));
       const changes = this.#compare(desired, seen, events, touched);
       if (changes.length > 0) {
         for (const change of changes) this.#set(change.name, { state: "pending" }, touched);
-        await this.#call(() => this.#provider.writeRouters(changes));
-        const verified = await this.#call(() => this.#provider.readRouters(changes.map((c) => c.name)));
-        this.#verify(changes, verified, desired, events, touched);
+        const outcome = await this.#write(changes);
+        this.#refuse(outcome, desired, events, touched);
+        if (outcome.written.length > 0) {
+          const written = outcome.written.map((c) => c.name);
+          const verified = await this.#call((signal) => this.#provider.readRouters(written, { signal }));
+          this.#verify(outcome.written, verified, desired, events, touched);
+        }
       }
       this.#failures = 0;
       const unsettled = desired.some((d) => this.#row(d.router).state === "pending");
@@ -168,6 +181,12 @@ export class ProviderLoop {
         this.#set(d.router, { state: "in-sync", target: record.target }, touched);
         continue;
       }
+      const refused = this.#refused.get(d.router);
+      if (refused && refused.target === d.target && refused.ttl === ttl) {
+        this.#set(d.router, { target: record?.target ?? null }, touched);
+        continue;
+      }
+      this.#refused.delete(d.router);
       // Drift is a confirmed target served no more; a TTL-only difference (a config change) is rewritten quietly.
       const confirmed = before.state === "in-sync" && before.target === d.target;
       if (confirmed && (record?.target !== d.target || record.proxied === true)) {
@@ -183,6 +202,35 @@ export class ProviderLoop {
       changes.push({ name: d.router, target: d.target, ttl });
     }
     return changes;
+  }
+
+  /** The one place router changes are written (a fencing hook would wrap this): refusals are isolated per router. */
+  async #write(changes: RouterChange[]): Promise<WriteOutcome> {
+    return writeIsolating(changes, (part) =>
+      this.#call((signal) => this.#provider.writeRouters(part, { signal })),
+    );
+  }
+
+  /** Routers the provider refused for good: an error for each of them alone. */
+  #refuse(outcome: WriteOutcome, desired: DesiredTarget[], events: NewEvent[], touched: Set<string>): void {
+    const name = this.#provider.name;
+    for (const [router, fault] of outcome.refused) {
+      const change = desired.find((x) => x.router === router);
+      if (!change) continue;
+      this.#refused.set(router, { target: change.target, ttl: change.ttl[name] ?? 60 });
+      const reason = `${fault.message}: this router is not written again until its target or TTL changes or an operator retries; the other routers go on`;
+      if (!sameFault(this.#reported.get(router), fault.message)) {
+        this.#reported.set(router, fault.message);
+        events.push({
+          at: this.#options.clock.now(),
+          type: "dns.error",
+          service: change.service,
+          provider: name,
+          message: `${name}: ${reason}`,
+        });
+      }
+      this.#set(router, { state: "error", error: reason }, touched);
+    }
   }
 
   #verify(
@@ -235,8 +283,8 @@ export class ProviderLoop {
     let wait = this.#backoff();
     let reason = fault.message;
     if (fault instanceof RateLimitError && fault.retryAfterMs !== undefined) {
-      wait = Math.max(wait, fault.retryAfterMs);
-      this.#notBefore = now + fault.retryAfterMs;
+      wait = Math.min(MAX_TIMER_MS, Math.max(wait, fault.retryAfterMs));
+      this.#notBefore = now + wait;
       const cap = this.#options.maxRetryAfterMs ?? 300_000;
       reason =
         fault.retryAfterMs > cap
@@ -245,7 +293,9 @@ export class ProviderLoop {
     } else if (fault.retryable) {
       reason = `${fault.message}: retrying in ${Math.ceil(wait / 1000)} s`;
     } else {
-      reason = `${fault.message}: not retried until the config or an operator changes something`;
+      const next = this.#provider.driftCheckMs ?? this.#options.driftCheckMs ?? 60_000;
+      wait = next;
+      reason = `${fault.message}: read again in ${Math.ceil(next / 1000)} s with the drift checks; fix the cause (token, zone, config)`;
     }
     for (const d of desired) {
       const row = this.#row(d.router);
@@ -263,7 +313,8 @@ export class ProviderLoop {
       this.#set(d.router, { state: "error", error: reason }, touched);
     }
     this.#options.log.warn(`DNS provider ${name} failed`, { error: reason, failures: this.#failures });
-    if (fault.retryable) this.#schedule(wait);
+    // A permanent fault stops nothing: the provider is read again at the drift interval.
+    this.#schedule(Math.min(wait, MAX_TIMER_MS));
   }
 
   #backoff(): number {
@@ -280,28 +331,29 @@ export class ProviderLoop {
     if (patch.state === "in-sync") {
       delete next.error;
       this.#reported.delete(router);
+      this.#refused.delete(router);
     }
     this.#rows.set(router, next);
     touched.add(router);
   }
 
-  async #call<T>(fn: () => Promise<T>): Promise<T> {
+  /** One provider call under the provider's timeout; when it runs out the requests are aborted, not just left behind. */
+  async #call<T>(fn: (signal: AbortSignal) => Promise<T>): Promise<T> {
     const { timeoutMs } = this.#options.timing(this.#provider.name);
+    const controller = new AbortController();
     let cancel = () => {};
     const timeout = new Promise<never>((_, reject) => {
-      cancel = this.#options.clock.setTimer(
-        () =>
-          reject(
-            new NetworkError(
-              this.#provider.name,
-              `No answer from ${this.#provider.name} within ${timeoutMs} ms`,
-            ),
-          ),
-        timeoutMs,
-      );
+      cancel = this.#options.clock.setTimer(() => {
+        const error = new NetworkError(
+          this.#provider.name,
+          `No answer from ${this.#provider.name} within ${timeoutMs} ms`,
+        );
+        controller.abort(error);
+        reject(error);
+      }, timeoutMs);
     });
     try {
-      return await Promise.race([fn(), timeout]);
+      return await Promise.race([fn(controller.signal), timeout]);
     } finally {
       cancel();
     }

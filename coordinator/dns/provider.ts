@@ -22,16 +22,21 @@ export interface RouterChange {
   ttl: number;
 }
 
+/** Per call: an abort signal the caller's own timeout fires. */
+export interface CallOptions {
+  signal?: AbortSignal;
+}
+
 /** One authoritative DNS provider, as the reconciler sees it. */
 export interface DnsProvider {
   /** The config key: `cloudflare`, `desec`, `powerdns` or `memory`. */
   readonly name: string;
   /** How often an in-sync provider is re-read for drift, when its API budget asks for less than the reconciler's default. */
   readonly driftCheckMs?: number;
-  /** Reads what each name holds; a name with no record maps to null. Throws `DnsError`. */
-  readRouters(names: readonly string[]): Promise<Map<string, RouterRecord | null>>;
-  /** Creates or overwrites these CNAMEs; a mass failover is one call (batch/bulk) where the API allows. Throws `DnsError`. */
-  writeRouters(changes: readonly RouterChange[]): Promise<void>;
+  /** Reads what each name holds; a name with no record maps to null. Throws `DnsError`; `signal` aborts the requests. */
+  readRouters(names: readonly string[], options?: CallOptions): Promise<Map<string, RouterRecord | null>>;
+  /** Creates or overwrites these routers; a mass failover is one call (batch/bulk) where the API allows. Throws `DnsError`; `signal` aborts the requests. */
+  writeRouters(changes: readonly RouterChange[], options?: CallOptions): Promise<void>;
 }
 
 /** One record set as a provider holds it: every value of one name and type. */

@@ -64,9 +64,13 @@ export class Reconciler {
     }
   }
 
-  /** Starts a round now on one provider, or all; also clears a permanent error's wait. */
+  /** Starts a round now on one provider, or all (an operator's retry): routers refused for good are tried again. */
   kick(provider?: string): void {
-    for (const [name, loop] of this.#loops) if (!provider || provider === name) loop.kick();
+    for (const [name, loop] of this.#loops) {
+      if (provider && provider !== name) continue;
+      loop.retryRefused();
+      loop.kick();
+    }
   }
 
   /** The routers and the targets every provider must serve (the nameserver watch compares against them). */

@@ -91,21 +91,22 @@ describe("failover on both providers", () => {
     expect(row(h, "desec")).toMatchObject({ state: "in-sync", target: "svc0-cdn2.example.net." });
   });
 
-  it("reports an invalid Cloudflare token once, with Cloudflare's code, and does not retry it", async () => {
+  it("reports an invalid Cloudflare token once, with Cloudflare's code, and re-reads it only at the drift interval", async () => {
     h = await startHarness({ cloudflareToken: "not-the-token" });
     await h.settle();
     const cf = row(h, "cloudflare");
     expect(cf?.state).toBe("error");
     expect(cf?.error).toContain("9109");
     expect(cf?.error).toContain("Invalid access token");
-    expect(cf?.error).toContain("not retried");
+    expect(cf?.error).toContain("read again in 60 s");
     const errors = await events("dns.error", "cloudflare");
     expect(errors.length).toBe(1);
     const before = h.cf.standin.requests.total();
     await h.vote(false);
     for (let i = 0; i < 10; i++) await h.advance(60_000);
-    // The failover itself starts one new round (a new desired target); nothing else is retried.
-    expect(h.cf.standin.requests.total() - before).toBeLessThanOrEqual(1);
+    // CONTRACT §4a: a permanent error stops no drift check; one read a minute, no faster retries, no new dns.error.
+    expect(h.cf.standin.requests.total() - before).toBeLessThanOrEqual(12);
+    expect(await events("dns.error", "cloudflare")).toHaveLength(1);
     expect(row(h, "desec")).toMatchObject({ state: "in-sync", target: "svc0-cdn2.example.net." });
   });
 
