@@ -2,6 +2,7 @@
 import { z } from "zod";
 import { alertSchema } from "./alert-config.ts";
 import { parseDuration } from "./duration.ts";
+import { addressValue, formatRouterValue } from "./router-value.ts";
 
 /** A duration written as `500ms`, `10s`, `5m` (or a number of milliseconds), parsed into milliseconds. */
 function duration(min = 0) {
@@ -46,7 +47,30 @@ const checkSchema = z.strictObject({
   degradedAfter: duration(1).optional(),
 });
 
-const pathSchema = z.strictObject({ target: hostname, check: checkSchema });
+const ipAddress = z.union([z.ipv4(), z.ipv6()], { message: "Must be an IPv4 or IPv6 address" });
+/**
+ * A path: a CNAME `target`, or `addresses` (IPv4 and/or IPv6) for an address router (CONTRACT §3).
+ * After parsing, `target` always holds the router value in its one string form (shared/router-value.ts).
+ */
+const pathSchema = z
+  .strictObject({
+    target: hostname.optional(),
+    addresses: z.array(ipAddress).min(1).optional(),
+    check: checkSchema,
+  })
+  .transform((path, ctx) => {
+    if ((path.target === undefined) === (path.addresses === undefined)) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["target"],
+        message:
+          "Give either target (a host name the router CNAME points to) or addresses (IPv4/IPv6 for an A/AAAA router), not both and not neither",
+      });
+      return z.NEVER;
+    }
+    const target = path.addresses ? formatRouterValue(addressValue(path.addresses)) : (path.target ?? "");
+    return { ...path, target };
+  });
 const providerOverride = z.strictObject({ ttl: ttl.optional() });
 
 const serviceSchema = z.strictObject({

@@ -3,6 +3,7 @@
 import type { Document } from "yaml";
 import { isMap, isSeq, LineCounter, parseDocument } from "yaml";
 import { z } from "zod";
+import { dnsConfigIssues } from "./config-dns.ts";
 import { type Config, configSchema, providerNames } from "./config-schema.ts";
 
 /** One problem found in a config, located by its YAML path. */
@@ -244,6 +245,8 @@ function crossCheck(config: Config): RawIssue[] {
       }
     }
   });
+
+  for (const issue of dnsConfigIssues(config)) error(issue.path, issue.message);
 
   config.probes.members.forEach((member, i) => {
     if (member.mode === "pull" && !member.url) {

@@ -21,6 +21,7 @@ import {
   type Fault,
   Hangs,
   RequestCounter,
+  recordedAnswer,
   type ServedStandin,
   type StandinBase,
   serveStandin,
@@ -30,6 +31,8 @@ import {
 export interface CloudflareStandinOptions extends StandinBase {
   /** API tokens that are valid. */
   tokens: string[];
+  /** Valid account-owned tokens: they work on zones, but `GET /user/tokens/verify` answers 401 code 1000 for them, as the real API does. */
+  accountTokens?: string[];
   /** Zones, with a fixed id when given. */
   zones: { name: string; id?: string }[];
   /** Requests per window per token (default 1200 per 5 min) and how long a breach blocks (default 5 min). */
@@ -54,7 +57,7 @@ export class CloudflareStandin {
 
   constructor(options: CloudflareStandinOptions) {
     this.#options = options;
-    this.tokens = new Set(options.tokens);
+    this.tokens = new Set([...options.tokens, ...(options.accountTokens ?? [])]);
     for (const z of options.zones) {
       const id = z.id ?? hex32();
       this.zones.set(id, { id, name: z.name, records: new Map() });
@@ -100,6 +103,8 @@ export class CloudflareStandin {
   ): void {
     this.app.on(method.toUpperCase(), path, async (c) => {
       this.requests.hit(`${method.toUpperCase()} ${path}`);
+      const recorded = recordedAnswer(this.fault);
+      if (recorded) return recorded;
       try {
         await this.#gate(c);
         this.requests.fence(`${method.toUpperCase()} ${path}`, c.req.header("x-healthmesh-fence"));
@@ -182,14 +187,19 @@ export class CloudflareStandin {
   }
 
   #routes(): void {
-    this.#route("get", "/user/tokens/verify", (c) =>
-      c.json({
+    this.#route("get", "/user/tokens/verify", (c) => {
+      const token = /^Bearer (.+)$/.exec(c.req.header("authorization") ?? "")?.[1] ?? "";
+      if (this.#options.accountTokens?.includes(token)) {
+        // A user-token endpoint: an account-owned token is unknown to it (pl4nty/cloudflare-kubernetes-gateway#262).
+        throw new CfFault(401, [{ code: 1000, message: "Invalid API Token" }]);
+      }
+      return c.json({
         success: true,
         errors: [],
         messages: [{ code: 10000, message: "This API Token is valid and active", type: null }],
         result: { id: hex32(), status: "active" },
-      }),
-    );
+      });
+    });
     this.#route("get", "/zones", (c) => {
       const name = c.req.query("name");
       const zones = [...this.zones.values()].filter((z) => !name || z.name === name.toLowerCase());

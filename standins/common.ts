@@ -41,8 +41,25 @@ export class SlidingLimiter {
   }
 }
 
-/** An injected fault: answer every request with this status, or hold every request until released. */
-export type Fault = { status: number } | { hang: true } | null;
+/**
+ * An injected fault: answer every request with this status (in the provider's own error shape), with a
+ * recorded answer verbatim (`body`, e.g. deSEC's nginx HTML 429 page or a success without `result`), or
+ * hold every request until released.
+ */
+export type Fault =
+  | { status: number }
+  | { status: number; body: string; contentType?: string; headers?: Record<string, string> }
+  | { hang: true }
+  | null;
+
+/** The verbatim answer of a `{status, body}` fault, or null for any other fault. */
+export function recordedAnswer(fault: Fault): Response | null {
+  if (!fault || !("body" in fault)) return null;
+  return new Response(fault.body, {
+    status: fault.status,
+    headers: { "content-type": fault.contentType ?? "application/json", ...fault.headers },
+  });
+}
 
 /** Counts requests per `METHOD /route/pattern`, including refused ones. */
 export class RequestCounter {

@@ -13,6 +13,7 @@ import {
   Hangs,
   type RateWindow,
   RequestCounter,
+  recordedAnswer,
   type ServedStandin,
   SlidingLimiter,
   type StandinBase,
@@ -29,7 +30,25 @@ export interface DesecStandinOptions extends StandinBase {
   limits?: { write?: RateWindow[]; read?: RateWindow[] };
   /** RRsets per page (deSEC: 500). */
   pageSize?: number;
+  /** deSEC's nginx limit in front of the API (production: 30 requests/s per IP); beyond it nginx answers its HTML 429 page, without Retry-After. Off unless set. */
+  nginxRate?: RateWindow;
 }
+
+/** deSEC's nginx 429 page (desec-stack www/html/429.html), as its front end sends it: HTML, no Retry-After. */
+export const DESEC_NGINX_429 = `<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="robots" content="noindex">
+<title>429 Too Many Requests</title>
+</head>
+<body style="background-color: white">
+<div style="text-align: center;"><h1>429 Too Many Requests</h1></div>
+<hr>
+<div style="text-align: center;">nginx</div>
+</body>
+</html>
+`;
 
 const SECOND = 1000;
 const DEFAULT_WRITE: RateWindow[] = [
@@ -74,6 +93,7 @@ export class DesecStandin {
   readonly #options: DesecStandinOptions;
   readonly #write: SlidingLimiter;
   readonly #read: SlidingLimiter;
+  readonly #nginx: SlidingLimiter | null;
   #seq = 0;
 
   constructor(options: DesecStandinOptions) {
@@ -81,6 +101,7 @@ export class DesecStandin {
     this.tokens = new Set(options.tokens);
     this.#write = new SlidingLimiter(options.limits?.write ?? DEFAULT_WRITE);
     this.#read = new SlidingLimiter(options.limits?.read ?? DEFAULT_READ);
+    this.#nginx = options.nginxRate ? new SlidingLimiter([options.nginxRate]) : null;
     const now = new Date(clockOf(options).now()).toISOString();
     for (const d of options.domains) {
       this.domains.set(d.name, {
@@ -135,6 +156,11 @@ export class DesecStandin {
   #route(method: string, path: string, handler: (c: Context) => Response | Promise<Response>): void {
     this.app.on(method, path, async (c) => {
       this.requests.hit(`${method} ${path}`);
+      const recorded = recordedAnswer(this.fault);
+      if (recorded) return recorded;
+      if (this.#nginx && this.#nginx.take("ip", clockOf(this.#options).now()) !== null) {
+        return new Response(DESEC_NGINX_429, { status: 429, headers: { "content-type": "text/html" } });
+      }
       try {
         await this.#gate(c, method);
         this.requests.fence(`${method} ${path}`, c.req.header("x-healthmesh-fence"));

@@ -297,9 +297,16 @@ function listOf<T = CloudflareRecord>(result: unknown, what: string): T[] {
   );
 }
 
-function fromContent(record: CloudflareRecord): string {
+function fromContent(record: CloudflareRecord & { data?: Record<string, unknown> }): string {
   if (record.type === "MX") return `${record.priority ?? 0} ${record.content}`;
-  return record.content;
+  if (typeof record.content === "string") return record.content;
+  // Older answers give CAA and SRV only as structured `data` (octoDNS's fixtures of real output do).
+  const d = record.data ?? {};
+  if (record.type === "CAA") return `${String(d.flags ?? 0)} ${String(d.tag ?? "")} "${String(d.value ?? "")}"`;
+  if (record.type === "SRV") {
+    return `${String(d.priority ?? 0)} ${String(d.weight ?? 0)} ${String(d.port ?? 0)} ${String(d.target ?? "")}`;
+  }
+  return JSON.stringify(d);
 }
 
 function toContent(type: string, value: string): { content: string; priority?: number } {

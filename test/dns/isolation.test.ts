@@ -19,7 +19,7 @@ const TOKEN = "token-0123456789";
 const SERVICES = 6;
 const BAD = 3;
 
-let closers: (() => Promise<void>)[] = [];
+const closers: (() => Promise<void>)[] = [];
 afterEach(async () => {
   for (const close of closers.splice(0)) await close();
 });

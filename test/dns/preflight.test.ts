@@ -69,7 +69,9 @@ describe("validate --online", () => {
       'Cannot switch "web-router" on deSEC: TTL 60 (services[0].ttl) is below the domain minimum 3600',
     );
     expect(line).toContain("set services[0].desec.ttl to 3600 or more");
-    expect(out).toContain("ok      cloudflare: token is active");
+    expect(out).toContain(
+      `ok      cloudflare: token can see zone "${ZONE}" (id ${[...cf.standin.zones.keys()][0]})`,
+    );
     expect(out.some((l) => l.includes("minimum_ttl 3600"))).toBe(true);
   });
 
