@@ -1,4 +1,5 @@
 /** One provider's reconcile loop: rounds of read → compare → write → verify, with backoff, `Retry-After` and drift checks. */
+import { isAddressValue } from "../../shared/router-value.ts";
 import type { NewEvent, ProviderRouterRow } from "../store/store.ts";
 import { DnsError, MAX_TIMER_MS, NetworkError, RateLimitError } from "./errors.ts";
 import type { DnsProvider, RouterChange, RouterRecord } from "./provider.ts";
@@ -179,6 +180,12 @@ export class ProviderLoop {
       }
       if (record && record.target === d.target && record.ttl === ttl && record.proxied !== true) {
         this.#set(d.router, { state: "in-sync", target: record.target }, touched);
+        continue;
+      }
+      if (isAddressValue(d.target)) {
+        // Address routers (A/AAAA) reach the provider clients in the next step; until then say so plainly.
+        const message = `Cannot switch "${d.router}" on ${name}: address routers (addresses: in the config) are not written by this version yet`;
+        this.#set(d.router, { state: "error", error: message }, touched);
         continue;
       }
       const refused = this.#refused.get(d.router);
