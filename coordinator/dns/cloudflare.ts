@@ -2,7 +2,7 @@
  * Cloudflare API v4 client behind the DNS ports. Names are FQDNs without a trailing dot, CNAME content
  * has no trailing dot (added on read, stripped on write); router writes go out as one batch request.
  */
-import { ConflictError, NotFoundError, ServerError, ValidationError } from "./errors.ts";
+import { ConflictError, NotFoundError, ServerError } from "./errors.ts";
 import {
   type ApiClientOptions,
   type ApiResponse,
@@ -302,7 +302,8 @@ function fromContent(record: CloudflareRecord & { data?: Record<string, unknown>
   if (typeof record.content === "string") return record.content;
   // Older answers give CAA and SRV only as structured `data` (octoDNS's fixtures of real output do).
   const d = record.data ?? {};
-  if (record.type === "CAA") return `${String(d.flags ?? 0)} ${String(d.tag ?? "")} "${String(d.value ?? "")}"`;
+  if (record.type === "CAA")
+    return `${String(d.flags ?? 0)} ${String(d.tag ?? "")} "${String(d.value ?? "")}"`;
   if (record.type === "SRV") {
     return `${String(d.priority ?? 0)} ${String(d.weight ?? 0)} ${String(d.port ?? 0)} ${String(d.target ?? "")}`;
   }

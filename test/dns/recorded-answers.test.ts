@@ -79,7 +79,7 @@ describe("Cloudflare client against recorded answers", () => {
     });
 
   it("reads a router CNAME from the recorded 2025 dns_records list", async () => {
-    const r = replay((m, u) =>
+    const r = replay((_m, u) =>
       u.pathname.endsWith("/dns_records") ? rec("cloudflareRecordsList") : undefined,
     );
     const seen = await cf(r.fetch).readRouters(["docs.byemike.org", "nothing.byemike.org"]);
