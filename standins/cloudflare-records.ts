@@ -51,7 +51,21 @@ export const validation = (code: number, message: string) =>
   new CfFault(400, [{ code: 1004, message: "DNS Validation Error", error_chain: [{ code, message }] }]);
 /** A 32-hex-digit id, as Cloudflare uses. */
 export const hex32 = () => crypto.randomUUID().replace(/-/g, "");
-const TYPES = new Set(["A", "AAAA", "CAA", "CNAME", "MX", "NS", "SRV", "TXT", "PTR", "HTTPS", "SVCB"]);
+const TYPES = new Set([
+  "A",
+  "AAAA",
+  "CAA",
+  "CNAME",
+  "MX",
+  "NS",
+  "SRV",
+  "TXT",
+  "PTR",
+  "HTTPS",
+  "SVCB",
+  "DNSKEY",
+  "DS",
+]);
 
 /** The record with this id, or Cloudflare's 81044. */
 export function findRecord(records: Map<string, CfRecord>, id: string | undefined): CfRecord {

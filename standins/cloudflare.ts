@@ -16,6 +16,7 @@ import {
   hex32,
   validation,
 } from "./cloudflare-records.ts";
+import { type CfZoneSettings, zoneSettingRoutes } from "./cloudflare-zone-settings.ts";
 import {
   clockOf,
   type Fault,
@@ -33,8 +34,8 @@ export interface CloudflareStandinOptions extends StandinBase {
   tokens: string[];
   /** Valid account-owned tokens: they work on zones, but `GET /user/tokens/verify` answers 401 code 1000 for them, as the real API does. */
   accountTokens?: string[];
-  /** Zones, with a fixed id when given. */
-  zones: { name: string; id?: string }[];
+  /** Zones, with a fixed id and assigned nameservers when given. */
+  zones: { name: string; id?: string; nameServers?: string[] }[];
   /** Requests per window per token (default 1200 per 5 min) and how long a breach blocks (default 5 min). */
   rateLimit?: { limit: number; windowMs: number; blockMs: number };
   /** Records per batch request (default 200, the Free plan). */
@@ -47,7 +48,10 @@ const ok = (c: Context, result: unknown, extra: Record<string, unknown> = {}) =>
 export class CloudflareStandin {
   readonly app = new Hono().basePath("/client/v4");
   readonly requests = new RequestCounter();
-  readonly zones = new Map<string, { id: string; name: string; records: Map<string, CfRecord> }>();
+  readonly zones = new Map<
+    string,
+    { id: string; name: string; records: Map<string, CfRecord> } & CfZoneSettings
+  >();
   readonly tokens: Set<string>;
   /** Set to inject a fault into every following request. */
   fault: Fault = null;
@@ -60,7 +64,9 @@ export class CloudflareStandin {
     this.tokens = new Set([...options.tokens, ...(options.accountTokens ?? [])]);
     for (const z of options.zones) {
       const id = z.id ?? hex32();
-      this.zones.set(id, { id, name: z.name, records: new Map() });
+      const nameServers = z.nameServers ?? ["ada.ns.cloudflare.com", "bob.ns.cloudflare.com"];
+      const dnssec = { status: "disabled", multiSigner: false, key: null, modifiedOn: this.#now() };
+      this.zones.set(id, { id, name: z.name, records: new Map(), nameServers, multiProvider: false, dnssec });
     }
     this.#routes();
   }
@@ -205,7 +211,14 @@ export class CloudflareStandin {
       const zones = [...this.zones.values()].filter((z) => !name || z.name === name.toLowerCase());
       return this.#page(
         c,
-        zones.map((z) => ({ id: z.id, name: z.name, status: "active", paused: false, type: "full" })),
+        zones.map((z) => ({
+          id: z.id,
+          name: z.name,
+          status: "active",
+          paused: false,
+          type: "full",
+          name_servers: z.nameServers,
+        })),
         20,
         50,
       );
@@ -242,6 +255,11 @@ export class CloudflareStandin {
       commitBatch(this.#zone(c), { deletes: [{ id }] }, this.#now());
       return ok(c, { id });
     });
+    zoneSettingRoutes(
+      (method, path, handler) => this.#route(method, path, handler),
+      (c) => this.#zone(c),
+      () => this.#now(),
+    );
     this.#route("post", "/zones/:zone/dns_records/batch", async (c) => {
       const zone = this.#zone(c);
       const body = (await c.req.json()) as Record<string, unknown>; // a JSON object; each list is checked below

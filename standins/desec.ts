@@ -20,6 +20,7 @@ import {
   serveStandin,
 } from "./common.ts";
 import { checkBulk, type Rrset } from "./desec-rrsets.ts";
+import { dsOf, makeKey, type StandinKey } from "./dnssec-keys.ts";
 
 /** Options of the deSEC stand-in. */
 export interface DesecStandinOptions extends StandinBase {
@@ -76,6 +77,8 @@ class DrfFault extends Error {
 export interface DesecDomainState {
   name: string;
   minimumTtl: number;
+  /** deSEC signs every domain: one CSK, published as `keys[]` on the domain object and served as DNSKEY. */
+  key: StandinKey;
   rrsets: Map<string, Rrset>;
   created: string;
 }
@@ -107,6 +110,7 @@ export class DesecStandin {
       this.domains.set(d.name, {
         name: d.name,
         minimumTtl: d.minimumTtl ?? 3600,
+        key: makeKey(),
         rrsets: new Map(),
         created: now,
       });
@@ -210,11 +214,14 @@ export class DesecStandin {
 
   #routes(): void {
     this.#route("GET", "/domains/", (c) =>
-      c.json([...this.domains.values()].map((d) => this.#domainJson(d, false))),
+      c.json([...this.domains.values()].map((d) => this.#domainJson(d))),
     );
-    this.#route("GET", "/domains/:name/", (c) =>
-      c.json(this.#domainJson(this.#domainState(c.req.param("name") ?? ""), true)),
-    );
+    this.#route("GET", "/domains/:name/", async (c) => {
+      const domain = this.#domainState(c.req.param("name") ?? "");
+      const ds = await dsOf(domain.name, domain.key);
+      const keys = [{ dnskey: domain.key.text, ds, flags: 257, keytype: "csk", managed: true }];
+      return c.json(this.#domainJson(domain, keys));
+    });
     this.#route("GET", "/domains/:name/rrsets/", (c) => this.#list(c));
     for (const method of ["PATCH", "PUT", "POST"]) {
       this.#route(method, "/domains/:name/rrsets/", async (c) => {
@@ -256,11 +263,11 @@ export class DesecStandin {
     });
   }
 
-  #domainJson(d: DesecDomainState, withKeys: boolean) {
+  #domainJson(d: DesecDomainState, keys?: unknown[]) {
     const touched = [d.created, ...[...d.rrsets.values()].map((r) => r.touched)].sort().at(-1) ?? d.created;
     return {
       created: d.created,
-      ...(withKeys ? { keys: [] } : {}),
+      ...(keys ? { keys } : {}),
       minimum_ttl: d.minimumTtl,
       name: d.name,
       published: touched,

@@ -7,6 +7,8 @@
 import { createSocket, type Socket } from "node:dgram";
 import { createServer, type Server } from "node:net";
 import dnsPacket from "dns-packet";
+import type { CloudflareStandin } from "./cloudflare.ts";
+import type { DesecStandin } from "./desec.ts";
 
 /** One RRset the server serves; host names may carry the trailing dot or not. */
 export interface ServedRrset {
@@ -259,37 +261,42 @@ export async function startDnsServer(options: DnsServerOptions, port = 0): Promi
   return server;
 }
 
-/** What the deSEC stand-in's store serves for one domain (deSEC adds its NS at the apex itself). */
-export function desecSource(
-  standin: {
-    rrsets(domain: string): Map<string, { name: string; type: string; ttl: number; records: string[] }>;
-  },
-  domain: string,
-): () => ServedRrset[] {
-  return () =>
-    [...standin.rrsets(domain).values()].map((r) => ({
-      name: r.name,
-      type: r.type,
-      ttl: r.ttl,
-      values: [...r.records],
-    }));
+/** What the deSEC stand-in's store serves for one domain, with deSEC's own DNSKEY at the apex (it signs every domain). */
+export function desecSource(standin: DesecStandin, domain: string): () => ServedRrset[] {
+  return () => {
+    const state = standin.domains.get(domain);
+    const own: ServedRrset[] = state
+      ? [{ name: domain, type: "DNSKEY", ttl: 3600, values: [state.key.text] }]
+      : [];
+    return [
+      ...own,
+      ...[...standin.rrsets(domain).values()].map((r) => ({
+        name: r.name,
+        type: r.type,
+        ttl: r.ttl,
+        values: [...r.records],
+      })),
+    ];
+  };
 }
 
 /** An address Cloudflare's edge answers with for a proxied name (its own anycast, never the origin). */
 const CLOUDFLARE_EDGE = "104.16.132.229";
 
-/** What the Cloudflare stand-in's store serves for one zone: records grouped into RRsets, proxied names as edge addresses, TTL 1 as 300. */
-export function cloudflareSource(
-  standin: {
-    records(
-      zone: string,
-    ): Map<string, { name: string; type: string; content: string; ttl: number; proxied: boolean }>;
-  },
-  zone: string,
-): () => ServedRrset[] {
+/**
+ * What the Cloudflare stand-in's store serves for one zone: records grouped into RRsets, proxied names
+ * as edge addresses, TTL 1 as 300, its KSK while DNSSEC is on, and DNSKEY records of other signers only
+ * with multi-signer DNSSEC on.
+ */
+export function cloudflareSource(standin: CloudflareStandin, zone: string): () => ServedRrset[] {
   return () => {
+    const settings = [...standin.zones.values()].find((z) => z.name === zone);
+    const signing = settings?.dnssec.status !== "disabled" && settings?.dnssec.key;
     const sets = new Map<string, ServedRrset>();
+    if (signing)
+      sets.set(`${zone}|DNSKEY`, { name: zone, type: "DNSKEY", ttl: 3600, values: [signing.text] });
     for (const r of standin.records(zone).values()) {
+      if (r.type === "DNSKEY" && !(signing && settings?.dnssec.multiSigner)) continue;
       const type = r.proxied ? "A" : r.type;
       const value = r.proxied ? CLOUDFLARE_EDGE : r.content;
       const key = `${r.name.toLowerCase()}|${type}`;

@@ -3,7 +3,7 @@
  * when the answer comes back truncated. The wire format is dns-packet's, not ours.
  */
 import { createSocket } from "node:dgram";
-import { lookup } from "node:dns/promises";
+import { lookup, resolveNs } from "node:dns/promises";
 import { connect, isIP } from "node:net";
 import dnsPacket from "dns-packet";
 import {
@@ -67,6 +67,10 @@ export class UdpNameserverClient implements NameserverClient {
     const v4 = found.filter((a) => a.family === 4);
     return (v4.length > 0 ? v4 : found).map((a) => a.address);
   }
+
+  async delegation(zone: string): Promise<string[]> {
+    return resolveNs(zone);
+  }
 }
 
 function decode(bytes: Buffer, where: string, id: number): dnsPacket.DecodedPacket {
@@ -86,6 +90,7 @@ function toAnswer(packet: dnsPacket.DecodedPacket, tcp: boolean): NameserverAnsw
     rcode: RCODES[rcodeNumber] ?? `RCODE${rcodeNumber}`,
     authoritative: packet.flag_aa,
     answers: (packet.answers ?? []).flatMap(toRecord),
+    authorities: (packet.authorities ?? []).flatMap(toRecord),
     tcp,
   };
 }

@@ -46,6 +46,8 @@ export interface NameserverAnswer {
   /** The AA bit: an authoritative server answering for its own zone sets it. */
   authoritative: boolean;
   answers: AnswerRecord[];
+  /** The authority section: a parent's referral carries the delegation's NS here. */
+  authorities: AnswerRecord[];
   /** Whether the answer came over TCP (the UDP answer was truncated). */
   tcp: boolean;
 }
@@ -70,6 +72,8 @@ export interface NameserverClient {
   ): Promise<NameserverAnswer>;
   /** The addresses of a nameserver host name (IP literals map to themselves). */
   resolve(host: string): Promise<string[]>;
+  /** The nameserver host names of a zone, from the system's resolver (to find a parent's nameservers). */
+  delegation(zone: string): Promise<string[]>;
 }
 
 /** `host:port` for messages and status. */

@@ -48,7 +48,7 @@ async function udpFree(port: number): Promise<boolean> {
 }
 
 /** Starts pdns_server with a fresh sqlite database in a temp dir; resolves once its API answers. */
-export async function startPdns(binary: string): Promise<PdnsServer> {
+export async function startPdns(binary: string, options: { dnssec?: boolean } = {}): Promise<PdnsServer> {
   const dir = mkdtempSync(join(tmpdir(), "hm-pdns-"));
   const schemas = schemaCandidates(binary);
   const schema = schemas.find((path) => existsSync(path));
@@ -70,6 +70,8 @@ export async function startPdns(binary: string): Promise<PdnsServer> {
     "--loglevel=4",
     "--launch=gsqlite3",
     `--gsqlite3-database=${dbPath}`,
+    // Signing needs the backend's key tables switched on (a DNSSEC test's child zone).
+    ...(options.dnssec ? ["--gsqlite3-dnssec=yes"] : []),
     "--local-address=127.0.0.1",
     `--local-port=${dnsPort}`,
     "--webserver=yes",
