@@ -295,8 +295,16 @@ export function cloudflareSource(standin: CloudflareStandin, zone: string): () =
     const sets = new Map<string, ServedRrset>();
     if (signing)
       sets.set(`${zone}|DNSKEY`, { name: zone, type: "DNSKEY", ttl: 3600, values: [signing.text] });
+    // Cloudflare always serves its own NS at the apex; other providers' only with multi-provider DNS on.
+    sets.set(`${zone}|NS`, {
+      name: zone,
+      type: "NS",
+      ttl: 86_400,
+      values: [...(settings?.nameServers ?? [])],
+    });
     for (const r of standin.records(zone).values()) {
       if (r.type === "DNSKEY" && !(signing && settings?.dnssec.multiSigner)) continue;
+      if (r.type === "NS" && r.name.toLowerCase() === zone && !settings?.multiProvider) continue;
       const type = r.proxied ? "A" : r.type;
       const value = r.proxied ? CLOUDFLARE_EDGE : r.content;
       const key = `${r.name.toLowerCase()}|${type}`;
