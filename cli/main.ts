@@ -10,7 +10,10 @@ const USAGE = `Usage: healthmesh <command> [options]
 
 Commands:
   validate [--online]              check the config and print every problem with its YAML path;
-                                   --online also checks tokens, zones and TTL limits on every provider
+                                   --online also checks tokens, zones and TTL limits on every provider,
+                                   then runs doctor
+  doctor                           ask every provider's nameservers and the parent zone: NS sets,
+                                   Cloudflare's multi-provider setting, SOA serials, DNSSEC verdict
   plan                             show, per DNS provider, the changes to the declared records
   apply [--yes] [--force]          apply the plan (--force: allow changing more than 30 % of the records)
   schema                           print the JSON Schema of the config
@@ -87,13 +90,26 @@ async function run(command: string, rest: string[], values: Values): Promise<num
       console.log(`${values.config}: valid`);
       if (values.online) {
         const { runValidateOnline } = await import("./zone.ts");
-        return runValidateOnline(config, {
-          env: (name) => process.env[name],
+        const online = {
+          env: (name: string) => process.env[name],
           fetch,
-          write: (line) => console.log(line),
-        });
+          write: (line: string) => console.log(line),
+        };
+        const code = await runValidateOnline(config, online);
+        const { runDoctorCommand } = await import("./doctor.ts");
+        console.log("doctor (what the providers' nameservers and the parent zone serve):");
+        return Math.max(code, await runDoctorCommand(config, online));
       }
       return 0;
+    }
+    case "doctor": {
+      const { runDoctorCommand } = await import("./doctor.ts");
+      const env = (name: string) => process.env[name];
+      return runDoctorCommand(loadConfigFile(values.config), {
+        env,
+        fetch,
+        write: (line) => console.log(line),
+      });
     }
     case "plan":
     case "apply": {
