@@ -58,6 +58,7 @@ export function startNameserverWatch(
     timeoutMs: settings.timeout,
   });
   coordinator.nameservers = watch;
+  coordinator.reconciler.setDriftPolicy((provider) => (watch.covers(provider) ? null : undefined));
   watch.start();
   return {
     watch,

@@ -10,13 +10,22 @@ import type { Clock } from "../../shared/clock.ts";
 import type { Logger } from "../../shared/log.ts";
 import type { NewEvent, ProviderRouterRow } from "../store/store.ts";
 import {
-  type AnswerRecord,
   formatAddress,
   type NameserverAddress,
   type NameserverClient,
   type QueryType,
 } from "./nameserver.ts";
+import {
+  describeValues,
+  type ProviderNameservers,
+  routerValues,
+  type ServerAnswer,
+  type ServingState,
+  sameValues,
+} from "./nameserver-serving.ts";
 import type { DesiredTarget } from "./reconciler.ts";
+
+export type { ProviderNameservers, ServerAnswer, ServingState } from "./nameserver-serving.ts";
 
 /** One provider whose nameservers are watched. */
 export interface WatchedProvider {
@@ -46,37 +55,6 @@ export interface NameserverWatchOptions {
   fastMs?: number;
 }
 
-/** One nameserver's answer for one router. */
-export interface ServerAnswer {
-  server: string;
-  /** The router's values as served (CNAME target with its dot, or addresses); absent on error. */
-  values?: string[];
-  rcode?: string;
-  error?: string;
-}
-
-/** What one provider's nameservers serve for one router. */
-export interface ServingState {
-  provider: string;
-  router: string;
-  /** What the answering nameservers serve when they agree; null when none answered or they disagree. */
-  values: string[] | null;
-  /** Every answering nameserver serves the decided target. */
-  matches: boolean;
-  /** An answering nameserver serves something else though the API accepted the write `lagAfter` ago. */
-  lagging: boolean;
-  checkedAt: number;
-  servers: ServerAnswer[];
-}
-
-/** Per provider: its nameservers and how many questions to them failed. */
-export interface ProviderNameservers {
-  servers: string[];
-  queryErrors: number;
-  queries: number;
-  error?: string;
-}
-
 const key = (provider: string, router: string) => `${provider}\u0000${router}`;
 
 /** Polls the providers' nameservers on a timer; see the module comment. */
@@ -88,6 +66,8 @@ export class NameserverWatch {
   readonly #acceptedAt = new Map<string, number>();
   readonly #lagging = new Set<string>();
   readonly #rechecked = new Map<string, number>();
+  /** Per provider: whether its nameservers answered for every router at the last check. */
+  readonly #healthy = new Map<string, boolean>();
   /** provider|router → when its nameservers were first seen serving something else than the decision. */
   readonly #staleSince = new Map<string, number>();
   #cancel: (() => void) | null = null;
@@ -152,6 +132,11 @@ export class NameserverWatch {
     );
   }
 
+  /** Whether this provider's nameservers answered for every router at the last check: drift is then seen over DNS. */
+  covers(provider: string): boolean {
+    return this.#healthy.get(provider) === true;
+  }
+
   /** Whether every watched provider's nameservers served the decided target for every router at the last check. */
   settled(): boolean {
     const desired = this.#o.desired();
@@ -193,15 +178,18 @@ export class NameserverWatch {
     } catch (error) {
       counters.error = `Cannot find the nameservers of ${provider.name}: ${error instanceof Error ? error.message : String(error)}`;
       counters.queryErrors++;
+      this.#setHealthy(provider.name, false);
       return;
     }
-    await Promise.all(
+    const answered = await Promise.all(
       desired.map(async (d) => {
         const answers = await Promise.all(servers.map((server) => this.#ask(server, d, counters)));
         const row = api.find((r) => r.provider === provider.name && r.router === d.router);
         await this.#update(provider.name, d, answers, row);
+        return answers.some((a) => a.values !== undefined);
       }),
     );
+    this.#setHealthy(provider.name, answered.every(Boolean));
   }
 
   async #ask(
@@ -222,7 +210,14 @@ export class NameserverWatch {
         counters.queryErrors++;
         return { server: where, rcode: answer.rcode, error: `${where} answered ${answer.rcode}` };
       }
-      return { server: where, rcode: answer.rcode, values: routerValues(answer.answers, d.router) };
+      const owner = `${d.router.toLowerCase().replace(/\.$/, "")}.`;
+      const ttl = answer.answers.find((a) => a.name === owner)?.ttl;
+      return {
+        server: where,
+        rcode: answer.rcode,
+        values: routerValues(answer.answers, d.router),
+        ...(ttl !== undefined ? { ttl } : {}),
+      };
     } catch (error) {
       counters.queryErrors++;
       return { server: where, error: error instanceof Error ? error.message : String(error) };
@@ -254,12 +249,22 @@ export class NameserverWatch {
     // The API must say so again after the nameservers were seen stale: else it is a hand edit the API shows too.
     const reconfirmed = api !== undefined && api.updatedAt > (this.#staleSince.get(k) ?? now);
     if (overdue && !reconfirmed) this.#askForRecheck(provider, now);
+    const ttl = d.ttl[provider];
+    // A TTL edited by hand shows over DNS too (Cloudflare's automatic TTL 1 is served as 300: not comparable).
+    const ttlDrift =
+      accepted &&
+      matches &&
+      ttl !== undefined &&
+      ttl !== 1 &&
+      answered.some((a) => a.ttl !== undefined && a.ttl !== ttl);
+    if (ttlDrift && since !== undefined && now - since >= this.#o.lagAfterMs)
+      this.#askForRecheck(provider, now);
     const lagging = overdue && reconfirmed;
     this.#serving.set(k, { provider, router: d.router, values, matches, lagging, checkedAt: now, servers });
     if (this.#stopped) return; // a check that outlived stop() records nothing: the store may be closed
     if (lagging && !this.#lagging.has(k)) {
       this.#lagging.add(k);
-      const what = stale.map((s) => `${s.server} serves ${describe(s.values ?? [])}`).join(", ");
+      const what = stale.map((s) => `${s.server} serves ${describeValues(s.values ?? [])}`).join(", ");
       await this.#o.record({
         at: now,
         type: "dns.lagging",
@@ -278,6 +283,13 @@ export class NameserverWatch {
     }
   }
 
+  #setHealthy(provider: string, healthy: boolean): void {
+    const was = this.#healthy.get(provider);
+    this.#healthy.set(provider, healthy);
+    // Losing sight of the nameservers hands drift checks back to the API: one round re-arms its timer.
+    if (was === true && !healthy) this.#o.recheck?.(provider);
+  }
+
   /** A confirmed target its nameservers do not serve may be a hand edit: one API read, at most once an interval. */
   #askForRecheck(provider: string, now: number): void {
     const last = this.#rechecked.get(provider);
@@ -285,29 +297,4 @@ export class NameserverWatch {
     this.#rechecked.set(provider, now);
     this.#o.recheck?.(provider);
   }
-}
-
-/** The values a nameserver serves for a router: its CNAME target, or its addresses. */
-export function routerValues(answers: readonly AnswerRecord[], router: string): string[] {
-  const owner = `${router.toLowerCase().replace(/\.$/, "")}.`;
-  const own = answers.filter((a) => a.name === owner);
-  const cname = own.filter((a) => a.type === "CNAME").map((a) => a.value);
-  if (cname.length > 0) return cname;
-  return own
-    .filter((a) => a.type === "A" || a.type === "AAAA")
-    .map((a) => a.value)
-    .sort();
-}
-
-function sameValues(a: readonly string[], b: readonly string[]): boolean {
-  const norm = (v: readonly string[]) =>
-    [...v]
-      .map((x) => x.toLowerCase())
-      .sort()
-      .join(" ");
-  return norm(a) === norm(b);
-}
-
-function describe(values: readonly string[]): string {
-  return values.length === 0 ? "nothing" : values.map((v) => `"${v}"`).join(", ");
 }

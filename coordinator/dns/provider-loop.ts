@@ -144,9 +144,11 @@ export class ProviderLoop {
       }
       this.#failures = 0;
       const unsettled = desired.some((d) => this.#row(d.router).state === "pending");
-      this.#schedule(
-        unsettled ? this.#backoff() : (this.#provider.driftCheckMs ?? this.#options.driftCheckMs ?? 60_000),
-      );
+      // null: the provider's nameservers are watched over DNS, which asks for a round when they differ.
+      const drift = this.#options.driftPolicy?.(this.#provider.name);
+      if (unsettled) this.#schedule(this.#backoff());
+      else if (drift !== null)
+        this.#schedule(drift ?? this.#provider.driftCheckMs ?? this.#options.driftCheckMs ?? 60_000);
     } catch (error) {
       this.#fail(error, desired, events, touched);
     } finally {

@@ -44,6 +44,8 @@ export interface ReconcilerOptions {
   maxRetryAfterMs?: number;
   /** HA mode: rounds run only while this says so (this coordinator leads); a new leader kicks. */
   active?: () => boolean;
+  /** Per provider: the API drift-check period, or null for none (its nameservers are watched instead). */
+  driftPolicy?: (provider: string) => number | null | undefined;
 }
 
 /** Drives one `ProviderLoop` per provider. */
@@ -51,8 +53,19 @@ export class Reconciler {
   readonly #loops: Map<string, ProviderLoop>;
   #desired: DesiredTarget[] = [];
 
+  readonly #options: ReconcilerOptions;
+
   constructor(providers: readonly DnsProvider[], options: ReconcilerOptions) {
-    this.#loops = new Map(providers.map((p) => [p.name, new ProviderLoop(p, options, () => this.#desired)]));
+    // One copy shared by every loop, so a drift policy set later reaches them all.
+    this.#options = { ...options };
+    this.#loops = new Map(
+      providers.map((p) => [p.name, new ProviderLoop(p, this.#options, () => this.#desired)]),
+    );
+  }
+
+  /** Lets the nameserver watch stand in for periodic API drift reads (steady state costs no API budget). */
+  setDriftPolicy(policy: (provider: string) => number | null | undefined): void {
+    this.#options.driftPolicy = policy;
   }
 
   /** Replaces the desired targets and starts a round on every provider at once. */

@@ -142,4 +142,31 @@ describe("nameserver truth", () => {
     expect(serving("desec")).toMatchObject({ values: [PRIMARY], matches: true });
     expect(await events("dns.lagging")).toEqual([]);
   });
+
+  it("spends no API request in the steady state once the nameservers are watched, and still puts back a hand edit", async () => {
+    const { watch } = await start();
+    await watch.check();
+    h.coordinator.reconciler.setDriftPolicy((provider) => (watch.covers(provider) ? null : undefined));
+    // Timers armed before the policy fire once; the rounds they start arm none.
+    for (let i = 0; i < 6; i++) {
+      await h.clock.advance(60_000);
+      await h.settle();
+      await watch.check();
+    }
+    const before = h.cf.standin.requests.total() + h.desec.standin.requests.total();
+    for (let i = 0; i < 60; i++) {
+      await h.clock.advance(60_000);
+      await h.settle();
+      await watch.check();
+    }
+    expect(h.cf.standin.requests.total() + h.desec.standin.requests.total()).toBe(before);
+    const record = [...h.cf.standin.records(ZONE).values()].find((r) => r.name === ROUTER);
+    if (record) record.content = "hand-edit.example.org";
+    await h.advance(61_000);
+    await watch.check();
+    await h.settle();
+    expect((await events("dns.drift")).map((e) => e.provider)).toEqual(["cloudflare"]);
+    await watch.check();
+    expect(serving("cloudflare")).toMatchObject({ values: [PRIMARY], matches: true });
+  });
 });
