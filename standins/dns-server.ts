@@ -7,8 +7,8 @@
 import { createSocket, type Socket } from "node:dgram";
 import { createServer, type Server } from "node:net";
 import dnsPacket from "dns-packet";
-import type { CloudflareStandin } from "./cloudflare.ts";
-import type { DesecStandin } from "./desec.ts";
+
+export { cloudflareSource, desecSource } from "./dns-sources.ts";
 
 /** One RRset the server serves; host names may carry the trailing dot or not. */
 export interface ServedRrset {
@@ -58,17 +58,39 @@ export class StandinDnsServer {
 
   /** Listens on 127.0.0.1 (UDP and TCP on the same port; 0 picks one). */
   async start(port = 0): Promise<void> {
+    // UDP and TCP share the number; an ephemeral UDP port may be taken on TCP, so try a few.
+    for (let attempt = 0; ; attempt++) {
+      const udp = await this.#bindUdp(port);
+      try {
+        this.#tcp = await this.#listenTcp(udp.address().port);
+      } catch (error) {
+        await new Promise<void>((resolve) => udp.close(() => resolve()));
+        if (port !== 0 || attempt >= 20) throw error;
+        continue;
+      }
+      this.#udp = udp;
+      this.port = udp.address().port;
+      break;
+    }
+    // Sampling keeps the history a lagging server serves from; cheap (the stores are small).
+    this.#sampler = setInterval(() => this.#sample(), 10);
+    this.#sample();
+  }
+
+  async #bindUdp(port: number): Promise<Socket> {
     const udp = createSocket("udp4");
     await new Promise<void>((resolve, reject) => {
       udp.once("error", reject);
       udp.bind(port, "127.0.0.1", () => resolve());
     });
-    this.port = udp.address().port;
     udp.on("message", (msg, peer) => {
       const answer = this.#answer(msg, this.#options.udpLimit ?? 1232);
       if (answer) udp.send(answer, peer.port, peer.address);
     });
-    this.#udp = udp;
+    return udp;
+  }
+
+  async #listenTcp(port: number): Promise<Server> {
     const tcp = createServer((socket) => {
       let buffered = Buffer.alloc(0);
       socket.on("data", (chunk: Buffer) => {
@@ -85,12 +107,9 @@ export class StandinDnsServer {
     });
     await new Promise<void>((resolve, reject) => {
       tcp.once("error", reject);
-      tcp.listen(this.port, "127.0.0.1", () => resolve());
+      tcp.listen(port, "127.0.0.1", () => resolve());
     });
-    this.#tcp = tcp;
-    // Sampling keeps the history a lagging server serves from; cheap (the stores are small).
-    this.#sampler = setInterval(() => this.#sample(), 10);
-    this.#sample();
+    return tcp;
   }
 
   /** `127.0.0.1:PORT`, as `providers.X.nameservers` takes it. */
@@ -259,59 +278,4 @@ export async function startDnsServer(options: DnsServerOptions, port = 0): Promi
   const server = new StandinDnsServer(options);
   await server.start(port);
   return server;
-}
-
-/** What the deSEC stand-in's store serves for one domain, with deSEC's own DNSKEY at the apex (it signs every domain). */
-export function desecSource(standin: DesecStandin, domain: string): () => ServedRrset[] {
-  return () => {
-    const state = standin.domains.get(domain);
-    const own: ServedRrset[] = state
-      ? [{ name: domain, type: "DNSKEY", ttl: 3600, values: [state.key.text] }]
-      : [];
-    return [
-      ...own,
-      ...[...standin.rrsets(domain).values()].map((r) => ({
-        name: r.name,
-        type: r.type,
-        ttl: r.ttl,
-        values: [...r.records],
-      })),
-    ];
-  };
-}
-
-/** An address Cloudflare's edge answers with for a proxied name (its own anycast, never the origin). */
-const CLOUDFLARE_EDGE = "104.16.132.229";
-
-/**
- * What the Cloudflare stand-in's store serves for one zone: records grouped into RRsets, proxied names
- * as edge addresses, TTL 1 as 300, its KSK while DNSSEC is on, and DNSKEY records of other signers only
- * with multi-signer DNSSEC on.
- */
-export function cloudflareSource(standin: CloudflareStandin, zone: string): () => ServedRrset[] {
-  return () => {
-    const settings = [...standin.zones.values()].find((z) => z.name === zone);
-    const signing = settings?.dnssec.status !== "disabled" && settings?.dnssec.key;
-    const sets = new Map<string, ServedRrset>();
-    if (signing)
-      sets.set(`${zone}|DNSKEY`, { name: zone, type: "DNSKEY", ttl: 3600, values: [signing.text] });
-    // Cloudflare always serves its own NS at the apex; other providers' only with multi-provider DNS on.
-    sets.set(`${zone}|NS`, {
-      name: zone,
-      type: "NS",
-      ttl: 86_400,
-      values: [...(settings?.nameServers ?? [])],
-    });
-    for (const r of standin.records(zone).values()) {
-      if (r.type === "DNSKEY" && !(signing && settings?.dnssec.multiSigner)) continue;
-      if (r.type === "NS" && r.name.toLowerCase() === zone && !settings?.multiProvider) continue;
-      const type = r.proxied ? "A" : r.type;
-      const value = r.proxied ? CLOUDFLARE_EDGE : r.content;
-      const key = `${r.name.toLowerCase()}|${type}`;
-      const set = sets.get(key) ?? { name: r.name, type, ttl: r.ttl === 1 ? 300 : r.ttl, values: [] };
-      if (!set.values.includes(value)) set.values.push(value);
-      sets.set(key, set);
-    }
-    return [...sets.values()];
-  };
 }
