@@ -33,7 +33,7 @@ export function formatStatus(status: StatusView, options: { color: boolean }): s
     ]),
   ];
   const dns: Cell[][] = [
-    header("SERVICE", "PROVIDER", "STATE", "SERVING", "UPDATED", "ERROR"),
+    header("SERVICE", "PROVIDER", "STATE", "SERVING", "NAMESERVERS", "UPDATED", "ERROR"),
     ...status.services.flatMap((svc) =>
       Object.entries(svc.dns).map(([provider, d]) => [
         { text: svc.name },
@@ -42,6 +42,7 @@ export function formatStatus(status: StatusView, options: { color: boolean }): s
         d.target === svc.target
           ? { text: d.target ?? "-" }
           : { text: `${d.target ?? "(nothing)"} ≠ live`, color: RED },
+        nameserverCell(d.serving),
         { text: ago(d.updatedAt) },
         { text: d.error ?? "", color: RED },
       ]),
@@ -132,4 +133,12 @@ function age(ms: number): string {
   if (s < 5400) return `${Math.round(s / 60)}m`;
   if (s < 172_800) return `${Math.round(s / 3600)}h`;
   return `${Math.round(s / 86_400)}d`;
+}
+
+/** What the provider's own nameservers answer (DNS, not the API): a check mark, or what they still serve. */
+function nameserverCell(serving: StatusView["services"][number]["dns"][string]["serving"]): Cell {
+  if (!serving) return { text: "-" };
+  if (serving.matches) return { text: "\u2713 serve it" };
+  const values = serving.values === null ? "disagree" : serving.values.join(", ") || "(nothing)";
+  return { text: `${values}${serving.lagging ? " (lagging)" : ""}`, color: RED };
 }
