@@ -32,8 +32,10 @@ export function formatStatus(status: StatusView, options: { color: boolean }): s
       { text: svc.lastSwitchAt ? ago(svc.lastSwitchAt) : "-" },
     ]),
   ];
+  // The column appears once a coordinator that can ask nameservers (Node) has asked them.
+  const withNs = status.services.some((svc) => Object.values(svc.dns).some((d) => d.serving));
   const dns: Cell[][] = [
-    header("SERVICE", "PROVIDER", "STATE", "SERVING", "NAMESERVERS", "UPDATED", "ERROR"),
+    header("SERVICE", "PROVIDER", "STATE", "SERVING", ...(withNs ? ["NAMESERVERS"] : []), "UPDATED", "ERROR"),
     ...status.services.flatMap((svc) =>
       Object.entries(svc.dns).map(([provider, d]) => [
         { text: svc.name },
@@ -42,7 +44,7 @@ export function formatStatus(status: StatusView, options: { color: boolean }): s
         d.target === svc.target
           ? { text: d.target ?? "-" }
           : { text: `${d.target ?? "(nothing)"} ≠ live`, color: RED },
-        nameserverCell(d.serving),
+        ...(withNs ? [nameserverCell(d.serving)] : []),
         { text: ago(d.updatedAt) },
         { text: d.error ?? "", color: RED },
       ]),
