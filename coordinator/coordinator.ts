@@ -358,11 +358,14 @@ export class Coordinator {
     return { events: page.slice(0, options.limit), more: page.length > options.limit };
   }
 
-  /** HA mode: takes the service states another coordinator recorded in the shared ledger, and their targets. */
-  adopt(states: ServiceState[]): Promise<void> {
+  /**
+   * HA mode: takes the service states another coordinator recorded in the shared ledger, and their
+   * targets; `pick` runs inside this coordinator's queue, so none of its own decisions interleaves.
+   */
+  adopt(pick: () => ServiceState[]): Promise<void> {
     return this.#serial(async () => {
       let changed = false;
-      for (const adopted of states) {
+      for (const adopted of pick()) {
         // A ledger entry written before a field existed gets that field's initial value.
         const next = { ...initialState(adopted.name), ...adopted };
         const current = this.#services.get(next.name);

@@ -18,8 +18,8 @@ import { EtcdLedger } from "./ledger.ts";
 
 /** What the cluster membership acts on: the running coordinator. */
 export interface ClusterMember {
-  /** Replaces service states that another member changed in the ledger. */
-  adopt(states: ServiceState[]): Promise<void>;
+  /** Replaces service states that another member changed in the ledger (`pick` runs in its queue). */
+  adopt(pick: () => ServiceState[]): Promise<void>;
   /** Its DNS reconciler: a new leader starts a round on every provider at once. */
   reconciler: { kick(): void };
   /** Records an event in this member's own audit log (and its own alert outbox). */
@@ -72,7 +72,7 @@ export function joinCluster(options: JoinOptions): Cluster {
   let member: ClusterMember | null = null;
   let longestRequestMs = 10_000;
   let previous: ClusterView | null = null;
-  let syncing: Promise<void> = Promise.resolve();
+  let syncing: Promise<void> | null = null;
   const leadership = new Leadership({
     etcd,
     prefix: ha.etcd.prefix,
@@ -86,23 +86,42 @@ export function joinCluster(options: JoinOptions): Cluster {
       const before = previous;
       previous = view;
       const m = member;
-      if (m) syncing = syncing.then(() => sync(m, before, view));
+      if (!m) return;
+      if (before && before.frozen !== view.frozen) {
+        void m
+          .recordEvent(frozenEvent(view, clock.now(), ha.id))
+          .catch((error: unknown) =>
+            log.error("Cannot record the control plane's state", { error: String(error) }),
+          );
+      }
+      if (view.isLeader && !before?.isLeader) takeover = true;
+      // One ledger read at a time: while etcd is slow, reads do not pile up behind each other.
+      if (!syncing) syncing = sync(m).finally(() => (syncing = null));
     },
   });
-  const sync = async (m: ClusterMember, before: ClusterView | null, view: ClusterView) => {
-    if (before && before.frozen !== view.frozen) await m.recordEvent(frozenEvent(view, clock.now(), ha.id));
-    try {
-      const entries = await ledger.load();
-      await m.adopt([...entries.values()].map((e) => e.state));
-    } catch (error) {
-      log.warn("Cannot read the service ledger", { error: String(error) });
-    }
-    if (view.isLeader && !before?.isLeader) {
-      // A new leader converges every provider at once, then looks again once a predecessor's
-      // request could no longer be in flight, and puts back what such a late write changed.
-      m.reconciler.kick();
-      clock.setTimer(() => m.reconciler.kick(), longestRequestMs);
-    }
+  let takeover = false;
+  const sync = async (m: ClusterMember) => {
+    do {
+      const kick = takeover;
+      takeover = false;
+      try {
+        await ledger.load();
+        await m.adopt(() => {
+          // Only entries newer than what this member's state is based on: never its own older write.
+          const newer = ledger.newer();
+          ledger.adopted(newer);
+          return newer.map((e) => e.state);
+        });
+      } catch (error) {
+        log.warn("Cannot read the service ledger", { error: String(error) });
+      }
+      if (kick) {
+        // A new leader converges every provider at once, then looks again once a predecessor's
+        // request could no longer be in flight, and puts back what such a late write changed.
+        m.reconciler.kick();
+        clock.setTimer(() => m.reconciler.kick(), longestRequestMs);
+      }
+    } while (takeover);
   };
   const targetOf = (service: string, active: Endpoint) =>
     config.services.find((s) => s.name === service)?.[active].target;

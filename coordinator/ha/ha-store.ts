@@ -43,6 +43,7 @@ export class HaStore implements Store {
   async snapshot(): Promise<Snapshot> {
     const local = await this.#o.local.snapshot();
     const entries = await this.#o.ledger.load();
+    this.#o.ledger.adopted(entries.values()); // the coordinator opens with exactly these states
     if (entries.size === 0) return local;
     const shared = [...entries.values()];
     const names = new Set(shared.map((e) => e.state.name));
@@ -81,7 +82,8 @@ export class HaStore implements Store {
     let attempt = writes;
     for (let tries = 1; ; tries++) {
       try {
-        await this.#o.ledger.write(attempt, operator || !fence ? {} : { fence });
+        const basis = tries > 1 ? ("latest" as const) : ("own" as const);
+        await this.#o.ledger.write(attempt, operator || !fence ? { basis } : { fence, basis });
         return;
       } catch (error) {
         if (!(error instanceof LedgerConflictError)) throw error;

@@ -73,6 +73,7 @@ export class Leadership {
   #view: ClusterView;
   #lastContact: number;
   #stopTimer: (() => void) | null = null;
+  #cancelFrozen: () => void = () => {};
   #running: Promise<void> | null = null;
 
   constructor(options: LeadershipOptions) {
@@ -101,6 +102,7 @@ export class Leadership {
     const cancel = this.#stopTimer;
     this.#stopTimer = null;
     cancel?.();
+    this.#cancelFrozen();
     await this.#running;
     const lease = this.#lease;
     this.#stepDown("stopped");
@@ -144,6 +146,12 @@ export class Leadership {
       const result = this.#term ? await this.#hold() : await this.#campaign();
       this.#lastContact = sent;
       this.#absorb(result, sent, ttlSeconds);
+      // Tell onChange as soon as the contact is a TTL old, not at the end of a slow failing round.
+      this.#cancelFrozen();
+      this.#cancelFrozen = this.#o.clock.setTimer(
+        () => this.#publish(),
+        this.#o.ttlMs + 1 - (this.#mono() - sent),
+      );
     } catch (error) {
       this.#o.log.warn("Cannot reach etcd for leadership", { error: String(error) });
     }

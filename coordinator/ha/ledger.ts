@@ -42,7 +42,8 @@ export class EtcdLedger {
   readonly #leaderKey: string;
   readonly #self: string;
   #entries = new Map<string, LedgerEntry>();
-  #mods = new Map<string, number>();
+  /** Per service, the revision the coordinator's own state is based on: what its writes compare. */
+  #basis = new Map<string, number>();
 
   constructor(etcd: Etcd, options: { prefix: string; self: string }) {
     this.#etcd = etcd;
@@ -58,6 +59,22 @@ export class EtcdLedger {
     return this.entries();
   }
 
+  /**
+   * Marks entries as taken into the coordinator's state: its next writes are guarded by their
+   * revisions. Until then a write is compared with the older revision and fails, so a decision
+   * computed from a state the coordinator has not yet seen change can never overwrite that change.
+   */
+  adopted(entries: Iterable<LedgerEntry>): void {
+    for (const entry of entries) this.#basis.set(entry.state.name, entry.decision);
+  }
+
+  /** Entries read whose revision is newer than the one the coordinator's state is based on. */
+  newer(): LedgerEntry[] {
+    return [...this.#entries.values()]
+      .filter((e) => e.decision > (this.#basis.get(e.state.name) ?? 0))
+      .map((e) => structuredClone(e));
+  }
+
   /** The entries as last read or written. */
   entries(): Map<string, LedgerEntry> {
     return new Map([...this.#entries].map(([name, entry]) => [name, structuredClone(entry)]));
@@ -68,12 +85,18 @@ export class EtcdLedger {
    * leader key (a decision). Without a fence only an operator's action or the first entry of a
    * service may be written. Throws `LedgerConflictError` (and reloads) when a guard fails.
    */
-  async write(writes: LedgerWrite[], options: { fence?: Fence } = {}): Promise<number> {
+  async write(
+    writes: LedgerWrite[],
+    options: { fence?: Fence; basis?: "own" | "latest" } = {},
+  ): Promise<number> {
     const fence = options.fence;
+    // An operator's rebased verb is guarded by the latest revision read; everything else by the adopted one.
+    const guard = (name: string) =>
+      (options.basis === "latest" ? this.#entries.get(name)?.decision : this.#basis.get(name)) ?? 0;
     const compare: Compare[] = writes.map((w) => ({
       key: this.#key(w.state.name),
       target: "mod" as const,
-      value: this.#mods.get(w.state.name) ?? 0,
+      value: guard(w.state.name),
     }));
     if (fence) compare.push({ key: this.#leaderKey, target: "create" as const, value: fence.revision });
     const success: TxnOp[] = writes.map((w) => ({
@@ -103,6 +126,7 @@ export class EtcdLedger {
         "Cannot record the change: another member changed the service first; reloaded",
       );
     }
+    if (options.basis !== "latest") for (const w of writes) this.#basis.set(w.state.name, result.revision);
     return result.revision;
   }
 
@@ -113,12 +137,9 @@ export class EtcdLedger {
   // Every read covers the whole prefix, so it replaces what was known.
   #absorb(kvs: KeyValue[]): void {
     this.#entries = new Map();
-    this.#mods = new Map();
     for (const kv of kvs) {
       const entry = parseEntry(kv);
-      if (!entry) continue;
-      this.#entries.set(entry.state.name, entry);
-      this.#mods.set(entry.state.name, kv.modRevision);
+      if (entry) this.#entries.set(entry.state.name, entry);
     }
   }
 }

@@ -212,6 +212,32 @@ describe("HaStore", () => {
     expect(entry?.target).toBe("s.example.net.");
   });
 
+  it("never lets a decision computed from a state the leader has not adopted overwrite a newer change", async () => {
+    const world = setup();
+    const a = world.member("a");
+    await a.tick();
+    const leader = store(world, () => a.current(), "a");
+    await leader.ha.snapshot();
+    await leader.ha.commit({ services: [web({ mode: "pinned", active: "secondary" })] });
+    const follower = store(world, () => null, "b");
+    await follower.ha.snapshot();
+    await follower.ha.commit({
+      services: [web({ active: "secondary" })],
+      events: [{ at: 1, type: "resume", message: "r" }],
+    });
+    // The leader, still believing "pinned", records a suppressed switch: refused, and the refusal reloads the ledger.
+    const stale = web({ mode: "pinned", active: "secondary", held: true });
+    await expect(leader.ha.commit({ services: [stale] })).rejects.toBeInstanceOf(StaleStateError);
+    // Its state is unchanged until the sync adopts the resume: the same decision must still be refused.
+    await expect(leader.ha.commit({ services: [stale] })).rejects.toBeInstanceOf(StaleStateError);
+    expect((await leader.ledger.load()).get("web")?.state.mode).toBe("auto");
+    leader.ledger.adopted(leader.ledger.newer());
+    await leader.ha.commit({ services: [web({ active: "primary", lastSwitchAt: 2 })] });
+    expect((await leader.ledger.load()).get("web")?.state).toEqual(
+      web({ active: "primary", lastSwitchAt: 2 }),
+    );
+  });
+
   it("fails the commit when etcd cannot be reached: no failsafe", async () => {
     const world = setup();
     const a = world.member("a");

@@ -30,9 +30,19 @@ export interface HaStatus {
   services: { active: string; mode: string; dns: Record<string, { state: string; target: string | null }> }[];
 }
 
+/** The etcd prefix of the scenarios' cluster. */
+export const PREFIX = "/hm-test/";
+
+/** Coordinator i talks to etcd member i first: "its" member, as on three vendors. */
+function rotate<T>(items: T[], by: number): T[] {
+  return [...items.slice(by), ...items.slice(0, by)];
+}
+
 /** One running coordinator of the mesh. */
 export interface Member {
   id: string;
+  /** Index of its own etcd member in `etcd.members`. */
+  index: number;
   base: string;
   process: CoordinatorProcess;
   status(): Promise<HaStatus | undefined>;
@@ -81,11 +91,12 @@ export async function startHaMesh(etcdBinary: string, options: { providerTimeout
   ha:
     id: ${id}
     url: ${url}
-    etcd: { endpoints: [${etcd.endpoints.join(", ")}], prefix: /hm-test/, leaseTtl: ${TTL_MS / 1000}s }
+    etcd: { endpoints: [${rotate(etcd.endpoints, i).join(", ")}], prefix: ${PREFIX}, leaseTtl: ${TTL_MS / 1000}s }
 `;
     const process = await startCoordinator(yaml, env, cleanup, { port: String(ports[i]) });
     members.push({
       id,
+      index: i,
       base: process.base,
       process,
       status: () => api<HaStatus>(process.base, "/v1/status"),

@@ -4,10 +4,12 @@
  * The scenarios share one mesh and run in order; each leaves it healthy for the next.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { etcdClient } from "../../coordinator/ha/etcd-client.ts";
+import { systemClock } from "../../shared/clock.ts";
 import { PRIMARY, SECONDARY } from "../chaos/mesh.ts";
 import { api, sleep, TOKEN, until } from "../chaos/processes.ts";
 import { etcdBinary, raftLeader } from "./etcd-cluster.ts";
-import { type HaMesh, type Member, REAL_PROBE, startHaMesh, TTL_MS } from "./ha-mesh.ts";
+import { type HaMesh, type Member, PREFIX, REAL_PROBE, startHaMesh, TTL_MS } from "./ha-mesh.ts";
 
 const binary = etcdBinary();
 
@@ -127,5 +129,114 @@ describe.skipIf(!binary)("HA scenarios (real etcd, real coordinators)", () => {
       },
       { context: () => mesh.realProbe.output().slice(-2000) },
     );
+  });
+
+  async function leaderRevision(): Promise<number> {
+    const etcd = etcdClient({ endpoints: mesh.etcd.endpoints, fetch, clock: systemClock() });
+    return (await etcd.range(`${PREFIX}leader`)).kvs[0]?.createRevision ?? 0;
+  }
+
+  function pids(member: Member): number {
+    const pid = member.process.child.pid;
+    if (pid === undefined) throw new Error(`Coordinator ${member.id} has no PID`);
+    return pid;
+  }
+
+  it("4. SIGSTOP the leader for 2 x TTL, then SIGCONT: no older revision lands after a newer one; the old leader steps down by itself", async () => {
+    const leader = await mesh.leader();
+    const oldRevision = await leaderRevision();
+    const { cf, desec } = mesh.standins;
+    cf.standin.requests.reset();
+    desec.standin.requests.reset();
+    process.kill(pids(leader), "SIGSTOP");
+    const stoppedAt = Date.now();
+    try {
+      const survivors = mesh.members.filter((m) => m !== leader);
+      const next = await mesh.leader({ among: survivors, timeoutMs: 2 * TTL_MS + 2000 });
+      mesh.setPrimary(false);
+      await until("the new leader to fail over", both(SECONDARY), {
+        context: () => next.process.output().slice(-2000),
+      });
+      await sleep(Math.max(0, stoppedAt + 2 * TTL_MS - Date.now()));
+    } finally {
+      process.kill(pids(leader), "SIGCONT");
+    }
+    await until("the old leader to follow", async () => {
+      const cluster = (await leader.status())?.cluster;
+      return cluster && cluster.leader !== leader.id ? true : undefined;
+    });
+    await sleep(1000); // anything the old leader still had queued would be sent by now
+    for (const requests of [cf.standin.requests, desec.standin.requests]) {
+      const revisions = writes(requests).map((w) => w.revision);
+      expect(revisions.length).toBeGreaterThan(0);
+      expect(revisions).toEqual([...revisions].sort((a, b) => a - b));
+      expect(revisions.filter((r) => r <= oldRevision)).toEqual([]);
+    }
+    mesh.setPrimary(true);
+    await until("both providers back on the primary", both(PRIMARY));
+  });
+
+  it("5. SIGSTOP two of three etcd members: no DNS write, every coordinator says frozen and alerts; it resumes by itself", async () => {
+    await mesh.leader();
+    const { cf, desec } = mesh.standins;
+    cf.standin.requests.reset();
+    desec.standin.requests.reset();
+    const stopped = mesh.etcd.members.slice(1);
+    for (const m of stopped) m.signal("SIGSTOP");
+    try {
+      mesh.setPrimary(false);
+      for (const m of mesh.members) {
+        await until(
+          `${m.id} to report the control plane frozen`,
+          async () => ((await m.status())?.cluster?.frozen ? true : undefined),
+          {
+            timeoutMs: 3 * TTL_MS + 2000,
+          },
+        );
+      }
+      await sleep(TTL_MS);
+      expect(writes(cf.standin.requests)).toEqual([]);
+      expect(writes(desec.standin.requests)).toEqual([]);
+      expect(mesh.standins.cfTarget()).toBe(PRIMARY);
+      for (const m of mesh.members) {
+        await until(`${m.id} to log control-plane.frozen`, async () =>
+          (await m.events()).some((e) => e.type === "control-plane.frozen") ? true : undefined,
+        );
+        const metrics = await (await fetch(`${m.base}/metrics`)).text();
+        expect(metrics).toMatch(/^healthmesh_control_plane_frozen 1$/m);
+      }
+    } finally {
+      for (const m of stopped) m.signal("SIGCONT");
+    }
+    for (const m of mesh.members) {
+      await until(
+        `${m.id} to resume`,
+        async () => ((await m.status())?.cluster?.frozen === false ? true : undefined),
+        {
+          timeoutMs: 3 * TTL_MS + 2000,
+        },
+      );
+      await until(`${m.id} to log control-plane.resumed`, async () =>
+        (await m.events()).some((e) => e.type === "control-plane.resumed") ? true : undefined,
+      );
+    }
+    await until("the failover after the thaw", both(SECONDARY));
+    mesh.setPrimary(true);
+    await until("both providers back on the primary", both(PRIMARY));
+  });
+
+  it("3. the leader and its etcd member killed together: a new leader within 2 x TTL + 2 s", async () => {
+    const leader = await mesh.leader();
+    const own = mesh.etcd.members[leader.index];
+    await Promise.all([leader.process.kill("SIGKILL"), own?.kill()]);
+    const survivors = mesh.members.filter((m) => m !== leader);
+    const next = await mesh.leader({ among: survivors, timeoutMs: 2 * TTL_MS + 2000 });
+    expect(next.id).not.toBe(leader.id);
+    mesh.setPrimary(false);
+    await until("the new leader to fail over", both(SECONDARY));
+    await own?.restart();
+    await leader.process.restart();
+    mesh.setPrimary(true);
+    await until("both providers back on the primary", both(PRIMARY));
   });
 });
