@@ -21,7 +21,7 @@ Commands:
                                    run the coordinator (default 127.0.0.1:8080, data ./.healthmesh)
   probe --id ID --coordinator URL[,URL...]
                                    run a push-mode probe (secret from HEALTHMESH_PROBE_SECRET)
-  status [--coordinator URL] [--json]
+  status [--coordinator URL[,URL...]] [--json]
   failover SERVICE --to primary|secondary [--reason TEXT]
   pause SERVICE [--reason TEXT]
   resume SERVICE [--reason TEXT]
@@ -30,7 +30,7 @@ Commands:
 
 Common options:
   --config FILE                    config file (default ./healthmesh.yaml)
-  --coordinator URL                coordinator for status and operator actions
+  --coordinator URL[,URL...]       coordinator(s) for status and operator actions; the first that answers
                                    (default $HEALTHMESH_COORDINATOR or http://127.0.0.1:8080)
 `;
 

@@ -45,18 +45,31 @@ export async function callApi(
   options: { method?: string; body?: unknown; token: { name: string; value: string | undefined } },
 ): Promise<unknown> {
   if (!options.token.value) throw new UsageError(`Missing API token: set ${options.token.name}`);
-  if (!URL.canParse(base) || !/^https?:$/.test(new URL(base).protocol)) {
-    throw new UsageError(`Invalid --coordinator URL "${base}": use http://host:port or https://host`);
+  // Several coordinators (an HA cluster, CONTRACT §8): comma-separated, the first that answers is used.
+  const bases = base.split(",").map((url) => url.trim());
+  for (const url of bases) {
+    if (!URL.canParse(url) || !/^https?:$/.test(new URL(url).protocol)) {
+      throw new UsageError(`Invalid --coordinator URL "${url}": use http://host:port or https://host`);
+    }
   }
-  let response: Response;
-  try {
-    response = await fetch(`${base.replace(/\/$/, "")}${path}`, {
-      method: options.method ?? "GET",
-      headers: { authorization: `Bearer ${options.token.value}`, "content-type": "application/json" },
-      ...(options.body !== undefined ? { body: JSON.stringify(options.body) } : {}),
-    });
-  } catch (error) {
-    throw new Error(`Cannot reach the coordinator at ${base}: ${(error as Error).message}`); // fetch rejects with TypeError
+  let response: Response | undefined;
+  const failures: string[] = [];
+  for (const url of bases) {
+    try {
+      response = await fetch(`${url.replace(/\/$/, "")}${path}`, {
+        method: options.method ?? "GET",
+        headers: { authorization: `Bearer ${options.token.value}`, "content-type": "application/json" },
+        ...(options.body !== undefined ? { body: JSON.stringify(options.body) } : {}),
+      });
+      break;
+    } catch (error) {
+      const message = (error as Error).message; // fetch rejects with TypeError
+      failures.push(bases.length === 1 ? message : `${url}: ${message}`);
+    }
+  }
+  if (!response) {
+    const where = bases.length === 1 ? "the coordinator at" : "any coordinator of";
+    throw new Error(`Cannot reach ${where} ${base}: ${failures.join("; ")}`);
   }
   const text = await response.text();
   let json: unknown = text;
