@@ -65,11 +65,11 @@ export function recordedAnswer(fault: Fault): Response | null {
 export class RequestCounter {
   readonly counts = new Map<string, number>();
   /** HA: requests that carried `x-healthmesh-fence` (leader revision/decision), in the order they were served. */
-  readonly fenced: { label: string; fence: string }[] = [];
+  readonly fenced: { label: string; fence: string; at: number }[] = [];
 
-  /** Notes the fence header of a request about to be served. */
+  /** Notes the fence header of a request about to be served (`at`: wall-clock ms, for benchmarks). */
   fence(label: string, value: string | undefined): void {
-    if (value) this.fenced.push({ label, fence: value });
+    if (value) this.fenced.push({ label, fence: value, at: Date.now() });
   }
 
   hit(label: string): void {

@@ -11,6 +11,7 @@ import type { Endpoint } from "../../shared/protocol.ts";
 import type { ServiceState } from "../engine.ts";
 import type { NewEvent, Store } from "../store/store.ts";
 import { fencedFetch } from "./dns-fence.ts";
+import type { Etcd } from "./etcd.ts";
 import { etcdClient } from "./etcd-client.ts";
 import { HaStore } from "./ha-store.ts";
 import { type ClusterView, Leadership } from "./leadership.ts";
@@ -37,6 +38,8 @@ export interface JoinOptions {
   log: Logger;
   /** This member's own store (votes, replay ids, audit log, outbox). */
   local: Store;
+  /** An etcd to use instead of the JSON-gateway client built from the config (in-process tests). */
+  etcd?: Etcd;
 }
 
 /** A member of the cluster; `attach` it to the coordinator once that is open. */
@@ -61,13 +64,15 @@ export function joinCluster(options: JoinOptions): Cluster {
   const { ha, config, clock, log } = options;
   const username = ha.etcd.usernameEnv ? options.env(ha.etcd.usernameEnv) : undefined;
   const password = ha.etcd.passwordEnv ? options.env(ha.etcd.passwordEnv) : undefined;
-  const etcd = etcdClient({
-    endpoints: ha.etcd.endpoints,
-    fetch: options.fetch,
-    clock,
-    timeoutMs: ha.etcd.requestTimeout ?? Math.max(500, ha.etcd.leaseTtl / 4),
-    ...(username !== undefined && password !== undefined ? { auth: { username, password } } : {}),
-  });
+  const etcd =
+    options.etcd ??
+    etcdClient({
+      endpoints: ha.etcd.endpoints,
+      fetch: options.fetch,
+      clock,
+      timeoutMs: ha.etcd.requestTimeout ?? Math.max(500, ha.etcd.leaseTtl / 4),
+      ...(username !== undefined && password !== undefined ? { auth: { username, password } } : {}),
+    });
   const ledger = new EtcdLedger(etcd, { prefix: ha.etcd.prefix, self: ha.id });
   let member: ClusterMember | null = null;
   let longestRequestMs = 10_000;

@@ -5,8 +5,10 @@
 
 import type { Endpoint } from "../../shared/protocol.ts";
 import type { ServiceState } from "../engine.ts";
+import { HttpError } from "../http-error.ts";
 import { sameState } from "../round.ts";
 import { type AuditEvent, type Commit, type Snapshot, StaleStateError, type Store } from "../store/store.ts";
+import { EtcdError } from "./etcd.ts";
 import type { Fence } from "./leadership.ts";
 import { type EtcdLedger, LedgerConflictError, type LedgerWrite } from "./ledger.ts";
 
@@ -86,6 +88,7 @@ export class HaStore implements Store {
         await this.#o.ledger.write(attempt, operator || !fence ? { basis } : { fence, basis });
         return;
       } catch (error) {
+        if (error instanceof EtcdError) throw unreachable(error, operator);
         if (!(error instanceof LedgerConflictError)) throw error;
         // A first entry another member wrote at the same moment is as good as ours.
         if (fresh && !operator && error.reason === "stale") return;
@@ -132,4 +135,11 @@ export class HaStore implements Store {
 
 function copy(state: ServiceState): ServiceState {
   return { ...state };
+}
+
+// No quorum: a decision is dropped like a stale one (the round must not fail the report that
+// triggered it); an operator is told to retry.
+function unreachable(error: EtcdError, operator: boolean): Error {
+  const message = `Cannot record the change in etcd: ${error.message}`;
+  return operator ? new HttpError(503, "unavailable", message) : new StaleStateError(message);
 }

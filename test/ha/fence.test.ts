@@ -2,7 +2,6 @@
 import { describe, expect, it } from "vitest";
 import type { ServiceState } from "../../coordinator/engine.ts";
 import { FENCE_HEADER, FencedOutError, fencedFetch } from "../../coordinator/ha/dns-fence.ts";
-import { EtcdError } from "../../coordinator/ha/etcd.ts";
 import { MemoryEtcd } from "../../coordinator/ha/etcd-memory.ts";
 import { HaStore } from "../../coordinator/ha/ha-store.ts";
 import { type Fence, Leadership } from "../../coordinator/ha/leadership.ts";
@@ -245,6 +244,13 @@ describe("HaStore", () => {
     const { ha } = store(world, () => a.current(), "a");
     await ha.snapshot();
     world.etcd.reachable = false;
-    await expect(ha.commit({ services: [web({ active: "secondary" })] })).rejects.toBeInstanceOf(EtcdError);
+    const decision = ha.commit({ services: [web({ active: "secondary" })] });
+    await expect(decision).rejects.toBeInstanceOf(StaleStateError); // the round drops it; the report is still accepted
+    await expect(decision).rejects.toThrow("Cannot record the change in etcd");
+    const pin = ha.commit({
+      services: [web({ mode: "pinned" })],
+      events: [{ at: 1, type: "pin", message: "p" }],
+    });
+    await expect(pin).rejects.toMatchObject({ status: 503, code: "unavailable" });
   });
 });

@@ -133,7 +133,10 @@ export async function startHaMesh(etcdBinary: string, options: { providerTimeout
           const own = await leader?.status();
           return own?.cluster?.members.find((x) => x.id === first)?.leader ? leader : undefined;
         },
-        { timeoutMs: options.timeoutMs ?? 10_000 },
+        {
+          timeoutMs: options.timeoutMs ?? 10_000,
+          context: () => among.map((m) => `--- ${m.id}\n${m.process.output().slice(-1500)}`).join("\n"),
+        },
       );
     },
   };
