@@ -29,7 +29,7 @@ class FakeDns {
   heldSignal: AbortSignal | null = null;
   landEvenIfAborted = false;
 
-  readonly fetch: typeof fetch = async (input, init) => {
+  readonly fetch: typeof fetch = async (_input, init) => {
     const fence = new Headers(init?.headers).get(FENCE_HEADER) ?? "";
     if ((init?.method ?? "GET") === "GET") return Response.json({ target: this.target });
     const body = JSON.parse(String(init?.body)) as { target: string }; // written by the provider below
