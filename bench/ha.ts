@@ -41,7 +41,7 @@ try {
     console.log(
       `run ${run}: killed ${leader.id}; first DNS write after ${first - killedAt} ms, both switched after ${bothAt - killedAt} ms`,
     );
-    await leader.process.restart();
+    await leader.restart();
     mesh.setPrimary(true);
     await until("both providers back on the primary", both(PRIMARY), { timeoutMs: 20_000 });
   }

@@ -119,7 +119,7 @@ describe("primary UP since, in the SQLite store", () => {
       held: false,
     };
     // As an older member wrote it to etcd: the current type requires the fields it lacks.
-    await t.coordinator.adopt([JSON.parse(JSON.stringify(old)) as ServiceState]);
+    await t.coordinator.adopt(() => [JSON.parse(JSON.stringify(old)) as ServiceState]);
     expect(t.coordinator.service("web")).toEqual({ ...old, primaryUpSince: null, activeDown: false });
     t.coordinator.stop();
   });

@@ -44,7 +44,9 @@ export interface Member {
   /** Index of its own etcd member in `etcd.members`. */
   index: number;
   base: string;
+  /** The current process (replaced by `restart`). */
   process: CoordinatorProcess;
+  restart(): Promise<void>;
   status(): Promise<HaStatus | undefined>;
   events(): Promise<Events["events"]>;
 }
@@ -93,15 +95,20 @@ export async function startHaMesh(etcdBinary: string, options: { providerTimeout
     url: ${url}
     etcd: { endpoints: [${rotate(etcd.endpoints, i).join(", ")}], prefix: ${PREFIX}, leaseTtl: ${TTL_MS / 1000}s }
 `;
-    const process = await startCoordinator(yaml, env, cleanup, { port: String(ports[i]) });
-    members.push({
+    const first = await startCoordinator(yaml, env, cleanup, { port: String(ports[i]) });
+    const member: Member = {
       id,
       index: i,
-      base: process.base,
-      process,
-      status: () => api<HaStatus>(process.base, "/v1/status"),
-      events: async () => (await api<Events>(process.base, "/v1/events?limit=1000"))?.events ?? [],
-    });
+      base: first.base,
+      process: first,
+      status: () => api<HaStatus>(first.base, "/v1/status"),
+      events: async () => (await api<Events>(first.base, "/v1/events?limit=1000"))?.events ?? [],
+      async restart() {
+        // The same port, config and data dir; later kills and signals go to the new process.
+        member.process = await member.process.restart();
+      },
+    };
+    members.push(member);
   }
   let primaryOk = true;
   for (const m of members) {

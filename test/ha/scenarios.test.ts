@@ -70,7 +70,7 @@ describe.skipIf(!binary)("HA scenarios (real etcd, real coordinators)", () => {
       .filter((e) => e.type === "failover");
     expect(survivorFailovers).toEqual([]);
     // The killed leader comes back as a follower; its own log holds the one failover.
-    await leader.process.restart();
+    await leader.restart();
     const log = await until("the old leader to answer again", async () =>
       (await leader.status()) ? leader.events() : undefined,
     );
@@ -156,7 +156,7 @@ describe.skipIf(!binary)("HA scenarios (real etcd, real coordinators)", () => {
     mesh.setPrimary(false);
     await until("the new leader to fail over", both(SECONDARY));
     await own?.restart();
-    await leader.process.restart();
+    await leader.restart();
     mesh.setPrimary(true);
     await until("both providers back on the primary", both(PRIMARY));
   });
