@@ -1,7 +1,8 @@
 /**
  * A loopback stand-in of Cloudflare's API v4 DNS surface, built from Cloudflare's documentation:
  * the `{success, errors, messages, result}` envelope, Bearer tokens (9106/6003/9109), zone lookup by
- * name, record lists with `page`/`per_page`, CNAME clashes (81053/81054), TTL 1 or 60–86400, the batch
+ * name, record lists with `page`/`per_page`, CNAME clashes (81053/81054), TTL 1 or 60–86400 (a CNAME at
+ * the apex is accepted, as Cloudflare flattens it; healthmesh writes A/AAAA there instead), the batch
  * endpoint (deletes → patches → puts → posts in one transaction, 200 records on Free plans), and
  * 1200 requests per 5 minutes per token, after which every call gets 429 for 5 minutes.
  */

@@ -2,7 +2,8 @@
  * A loopback stand-in of deSEC's API v1 (domains and rrsets), built from deSEC's documentation:
  * `Authorization: Token`, DRF error bodies (`{"detail"}`, field maps, lists aligned with bulk requests),
  * mandatory trailing slashes, cursor pagination over 500 RRsets with a Link header, CNAME exclusivity,
- * TTL >= the domain's `minimum_ttl`, atomic bulk PATCH/PUT, and the throttles: RRset writes per domain
+ * TTL >= the domain's `minimum_ttl`, atomic bulk PATCH/PUT, the apex rules (no CNAME at the apex, deSEC's
+ * own NS RRset always there), and the throttles: RRset writes per domain
  * 2/s 15/min 100/h 300/day, reads 10/s 50/min, answered with 429 and `Retry-After`.
  */
 import { type Context, Hono } from "hono";
@@ -34,6 +35,9 @@ export interface DesecStandinOptions extends StandinBase {
   /** deSEC's nginx limit in front of the API (production: 30 requests/s per IP); beyond it nginx answers its HTML 429 page, without Retry-After. Off unless set. */
   nginxRate?: RateWindow;
 }
+
+/** The NS RRset deSEC puts at the apex of every domain. */
+export const DESEC_NS = ["ns1.desec.io.", "ns2.desec.org."] as const;
 
 /** deSEC's nginx 429 page (desec-stack www/html/429.html), as its front end sends it: HTML, no Retry-After. */
 export const DESEC_NGINX_429 = `<!DOCTYPE html>
@@ -107,13 +111,16 @@ export class DesecStandin {
     this.#nginx = options.nginxRate ? new SlidingLimiter([options.nginxRate]) : null;
     const now = new Date(clockOf(options).now()).toISOString();
     for (const d of options.domains) {
-      this.domains.set(d.name, {
+      const domain: DesecDomainState = {
         name: d.name,
         minimumTtl: d.minimumTtl ?? 3600,
         key: makeKey(),
         rrsets: new Map(),
         created: now,
-      });
+      };
+      this.domains.set(d.name, domain);
+      // deSEC creates every domain with its own NS RRset at the apex (ns1.desec.io., ns2.desec.org.).
+      this.#store(domain, { subname: "", type: "NS", ttl: 3600, records: [...DESEC_NS] });
     }
     this.#routes();
   }

@@ -2,7 +2,14 @@
  * Cloudflare API v4 client behind the DNS ports. Names are FQDNs without a trailing dot, CNAME content
  * has no trailing dot (added on read, stripped on write); router writes go out as one batch request.
  */
-import { ConflictError, NotFoundError, ServerError } from "./errors.ts";
+import {
+  type Batch,
+  type CloudflareRecord,
+  nameSets,
+  planRouter,
+  type RecordBody,
+} from "./cloudflare-routers.ts";
+import { NotFoundError, ServerError } from "./errors.ts";
 import {
   type ApiClientOptions,
   type ApiResponse,
@@ -11,7 +18,6 @@ import {
   send,
   summariseBody,
   toDnsError,
-  withDot,
   withoutDot,
 } from "./http.ts";
 import {
@@ -20,23 +26,12 @@ import {
   type DnsProvider,
   type RouterChange,
   type RouterRecord,
+  routerView,
   type ZoneProvider,
   type ZoneRecord,
 } from "./provider.ts";
 
-/** A DNS record as Cloudflare returns it (the fields we use). */
-export interface CloudflareRecord {
-  id: string;
-  name: string;
-  type: string;
-  content: string;
-  ttl: number;
-  proxied?: boolean;
-  priority?: number;
-}
-
-type RecordBody = Omit<CloudflareRecord, "id">;
-type Batch = { deletes: { id: string }[]; patches: CloudflareRecord[]; posts: RecordBody[] };
+export type { CloudflareRecord } from "./cloudflare-routers.ts";
 
 /** Cloudflare's documented codes for same-name clashes (81053/81054) and duplicates (81057/81058). */
 const CONFLICT_CODES = new Set(["81053", "81054", "81057", "81058"]);
@@ -97,51 +92,17 @@ export class CloudflareDnsProvider implements DnsProvider, ZoneProvider {
     options?: CallOptions,
   ): Promise<Map<string, RouterRecord | null>> {
     await this.#refresh(options?.signal);
-    const out = new Map<string, RouterRecord | null>();
-    for (const name of names) {
-      const records = this.#byName.get(name.toLowerCase()) ?? [];
-      const record = records.find((r) => r.type === "CNAME") ?? records[0];
-      out.set(
-        name,
-        record
-          ? {
-              name,
-              type: record.type,
-              target: record.type === "CNAME" ? withDot(record.content).toLowerCase() : record.content,
-              ttl: record.ttl,
-              ...(record.proxied === true ? { proxied: true } : {}),
-            }
-          : null,
-      );
-    }
-    return out;
+    return new Map(
+      names.map((name) => [name, routerView(name, nameSets(this.#byName.get(name.toLowerCase()) ?? []))]),
+    );
   }
 
   async writeRouters(changes: readonly RouterChange[], options?: CallOptions): Promise<void> {
     const signal = options?.signal;
     if (changes.some((c) => !this.#byName.has(c.name.toLowerCase()))) await this.#refresh(signal);
     const batch: Batch = { deletes: [], patches: [], posts: [] };
-    for (const change of changes) {
-      const records = this.#byName.get(change.name.toLowerCase()) ?? [];
-      const other = records.find((r) => r.type !== "CNAME");
-      if (other) {
-        throw new ConflictError(
-          "cloudflare",
-          `Cannot switch "${change.name}" on cloudflare: it holds a ${other.type} record, which healthmesh never replaces`,
-        );
-      }
-      // Always DNS-only: a proxied CNAME is flattened, so resolvers would never see the switch.
-      const body = {
-        type: "CNAME",
-        name: change.name,
-        content: withoutDot(change.target),
-        ttl: change.ttl,
-        proxied: false,
-      };
-      const existing = records[0];
-      if (existing) batch.patches.push({ ...body, id: existing.id });
-      else batch.posts.push(body);
-    }
+    for (const change of changes)
+      planRouter(change, this.#byName.get(change.name.toLowerCase()) ?? [], batch);
     await this.#batch(batch, signal);
   }
 

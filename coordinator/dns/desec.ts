@@ -14,11 +14,14 @@ import {
   toDnsError,
 } from "./http.ts";
 import {
+  addressFamilies,
   type CallOptions,
   canonicalValue,
   type DnsProvider,
   type RouterChange,
   type RouterRecord,
+  routerType,
+  routerView,
   type ZoneProvider,
   type ZoneRecord,
 } from "./provider.ts";
@@ -70,35 +73,48 @@ export class DesecDnsProvider implements DnsProvider, ZoneProvider {
     options?: CallOptions,
   ): Promise<Map<string, RouterRecord | null>> {
     const rrsets = await this.#list(options?.signal);
-    const out = new Map<string, RouterRecord | null>();
-    for (const name of names) {
-      const subname = this.#subname(name);
-      const here = rrsets.filter((r) => r.subname === subname);
-      const rrset = here.find((r) => r.type === "CNAME") ?? here[0];
-      out.set(
-        name,
-        rrset
-          ? {
-              name,
-              type: rrset.type,
-              target:
-                rrset.type === "CNAME" ? (rrset.records[0] ?? "").toLowerCase() : (rrset.records[0] ?? ""),
-              ttl: rrset.ttl,
-            }
-          : null,
-      );
-    }
-    return out;
+    return new Map(
+      names.map((name) => {
+        const here = rrsets.filter((r) => r.subname === this.#subname(name));
+        return [
+          name,
+          routerView(
+            name,
+            here.map((r) => ({ type: r.type, values: r.records, ttl: r.ttl })),
+          ),
+        ];
+      }),
+    );
   }
 
+  /** One bulk PATCH: a CNAME router is one RRset; an address router is its A and AAAA RRsets (`records: []` deletes one). */
   async writeRouters(changes: readonly RouterChange[], options?: CallOptions): Promise<void> {
-    const body = changes.map((c) => ({
-      subname: this.#subname(c.name),
-      type: "CNAME",
-      ttl: c.ttl,
-      records: [c.target.endsWith(".") ? c.target : `${c.target}.`],
-    }));
-    await this.#bulkPatch(body, `Cannot switch ${changes.length} router(s) on deSEC`, options?.signal);
+    const body: DesecRrset[] = [];
+    const owners: number[] = [];
+    changes.forEach((c, i) => {
+      const subname = this.#subname(c.name);
+      if (routerType(c.target) === "CNAME") {
+        body.push({
+          subname,
+          type: "CNAME",
+          ttl: c.ttl,
+          records: [c.target.endsWith(".") ? c.target : `${c.target}.`],
+        });
+        owners.push(i);
+        return;
+      }
+      const families = addressFamilies(c.target);
+      for (const type of ["A", "AAAA"] as const) {
+        body.push({ subname, type, ttl: c.ttl, records: families[type] });
+        owners.push(i);
+      }
+    });
+    await this.#bulkPatch(
+      body,
+      `Cannot switch ${changes.length} router(s) on deSEC`,
+      options?.signal,
+      owners,
+    );
   }
 
   async listRecords(): Promise<ZoneRecord[]> {
@@ -124,9 +140,10 @@ export class DesecDnsProvider implements DnsProvider, ZoneProvider {
     );
   }
 
-  async #bulkPatch(body: DesecRrset[], what: string, signal?: AbortSignal): Promise<void> {
+  /** `owners[i]` is the caller's item that body item i belongs to: refused positions are reported in the caller's terms. */
+  async #bulkPatch(body: DesecRrset[], what: string, signal?: AbortSignal, owners?: number[]): Promise<void> {
     if (body.length === 0) return;
-    await this.#call("PATCH", `domains/${this.#options.domain}/rrsets/`, what, body, signal);
+    await this.#call("PATCH", `domains/${this.#options.domain}/rrsets/`, what, body, signal, owners);
   }
 
   async #list(signal?: AbortSignal): Promise<DesecRrset[]> {
@@ -165,6 +182,7 @@ export class DesecDnsProvider implements DnsProvider, ZoneProvider {
     what: string,
     body?: unknown,
     signal?: AbortSignal,
+    owners?: number[],
   ): Promise<ApiResponse> {
     const url = /^https?:\/\//.test(pathOrUrl) ? pathOrUrl : joinUrl(this.#options.apiBase, pathOrUrl);
     const response = await send("desec", this.#options, {
@@ -177,7 +195,8 @@ export class DesecDnsProvider implements DnsProvider, ZoneProvider {
     if (response.status < 300) return response;
     const message = describeDesecError(response.body, Array.isArray(body) ? body : [], response.status);
     const retryAfterMs = retryAfterOf(response, this.#options.clock);
-    const items = refusedItems(response.body);
+    const positions = refusedItems(response.body);
+    const items = [...new Set(owners ? positions.map((i) => owners[i] ?? i) : positions)];
     throw toDnsError("desec", what, {
       status: response.status,
       message,

@@ -1,6 +1,6 @@
 /** An in-process `DnsProvider` for the demo and tests, with call counters and injectable faults. */
 import { DnsError } from "./errors.ts";
-import type { DnsProvider, RouterChange, RouterRecord } from "./provider.ts";
+import { type DnsProvider, type RouterChange, type RouterRecord, routerType } from "./provider.ts";
 
 /** A DNS provider held in memory. */
 export class MemoryDnsProvider implements DnsProvider {
@@ -25,16 +25,18 @@ export class MemoryDnsProvider implements DnsProvider {
     if (this.fault) throw this.fault;
     for (const change of changes) {
       const existing = this.records.get(change.name);
-      if (existing && existing.type !== "CNAME") {
+      const type = routerType(change.target);
+      if (existing && existing.type !== type && (type === "CNAME" || existing.type === "CNAME")) {
         throw new DnsError(
           this.name,
-          `Cannot write CNAME "${change.name}": an ${existing.type} record is there`,
+          `Cannot write ${type} "${change.name}": a ${existing.type} record is there`,
           {
             retryable: false,
           },
         );
       }
     }
-    for (const change of changes) this.records.set(change.name, { ...change, type: "CNAME" });
+    for (const change of changes)
+      this.records.set(change.name, { ...change, type: routerType(change.target) });
   }
 }

@@ -14,11 +14,14 @@ import {
   withDot,
 } from "./http.ts";
 import {
+  addressFamilies,
   type CallOptions,
   canonicalValue,
   type DnsProvider,
   type RouterChange,
   type RouterRecord,
+  routerType,
+  routerView,
   type ZoneProvider,
   type ZoneRecord,
 } from "./provider.ts";
@@ -30,6 +33,15 @@ interface PdnsRrset {
   ttl: number;
   records: { content: string; disabled: boolean }[];
 }
+
+/** One RRset of a PATCH: REPLACE carries ttl and records, DELETE only the name and type. */
+type PdnsChange = {
+  name: string;
+  type: string;
+  changetype: "REPLACE" | "DELETE";
+  ttl?: number;
+  records?: { content: string; disabled: boolean }[];
+};
 
 /** Options of the PowerDNS client; `token` is the API key. */
 export interface PowerDnsOptions extends ApiClientOptions {
@@ -53,38 +65,48 @@ export class PowerDnsProvider implements DnsProvider, ZoneProvider {
     options?: CallOptions,
   ): Promise<Map<string, RouterRecord | null>> {
     const rrsets = await this.#rrsets(options?.signal);
-    const out = new Map<string, RouterRecord | null>();
-    for (const name of names) {
-      const here = rrsets.filter((r) => r.name.toLowerCase() === withDot(name).toLowerCase());
-      const rrset = here.find((r) => r.type === "CNAME") ?? here.find((r) => r.records.length > 0);
-      const value = rrset?.records.find((r) => !r.disabled)?.content ?? "";
-      out.set(
-        name,
-        rrset
-          ? {
-              name,
-              type: rrset.type,
-              target: rrset.type === "CNAME" ? value.toLowerCase() : value,
-              ttl: rrset.ttl,
-            }
-          : null,
-      );
-    }
-    return out;
+    return new Map(
+      names.map((name) => {
+        const here = rrsets.filter((r) => r.name.toLowerCase() === withDot(name).toLowerCase());
+        const sets = here.map((r) => ({
+          type: r.type,
+          values: r.records.filter((v) => !v.disabled).map((v) => v.content),
+          ttl: r.ttl,
+        }));
+        return [name, routerView(name, sets)];
+      }),
+    );
   }
 
+  /** One PATCH: a CNAME router is one REPLACE; an address router REPLACEs or DELETEs its A and AAAA RRsets. */
   async writeRouters(changes: readonly RouterChange[], options?: CallOptions): Promise<void> {
-    await this.#patch(
-      changes.map((c) => ({
-        name: withDot(c.name),
-        type: "CNAME",
-        ttl: c.ttl,
-        changetype: "REPLACE",
-        records: [{ content: withDot(c.target), disabled: false }],
-      })),
-      `Cannot switch ${changes.length} router(s) on PowerDNS`,
-      options?.signal,
-    );
+    const rrsets = changes.flatMap((c): PdnsChange[] => {
+      const name = withDot(c.name);
+      if (routerType(c.target) === "CNAME") {
+        return [
+          {
+            name,
+            type: "CNAME",
+            ttl: c.ttl,
+            changetype: "REPLACE" as const,
+            records: [{ content: withDot(c.target), disabled: false }],
+          },
+        ];
+      }
+      const families = addressFamilies(c.target);
+      return (["A", "AAAA"] as const).map((type) =>
+        families[type].length > 0
+          ? {
+              name,
+              type,
+              ttl: c.ttl,
+              changetype: "REPLACE",
+              records: families[type].map((content) => ({ content, disabled: false })),
+            }
+          : { name, type, changetype: "DELETE" },
+      );
+    });
+    await this.#patch(rrsets, `Cannot switch ${changes.length} router(s) on PowerDNS`, options?.signal);
   }
 
   async listRecords(): Promise<ZoneRecord[]> {

@@ -9,6 +9,7 @@ import type { Logger } from "../../shared/log.ts";
 import { CloudflareDnsProvider } from "./cloudflare.ts";
 import { DesecDnsProvider } from "./desec.ts";
 import type { DnsProvider, ZoneProvider } from "./provider.ts";
+import { judge } from "./router-compare.ts";
 
 /** One finding: `error` fails the preflight, `ttl` marks a router TTL below a provider's minimum (exit 2). */
 export interface PreflightFinding {
@@ -99,15 +100,19 @@ export async function preflight(
           for (const message of problems) out.push({ provider: name, level: "error", message, ttl: true });
         }
         const seen = await provider.readRouters(routers);
-        for (const [router, record] of seen) {
-          if (record && record.type !== "CNAME") {
-            out.push({
-              provider: name,
-              level: "error",
-              message: `Router "${router}" holds a ${record.type} record, which healthmesh never replaces: remove it or choose another router name`,
-            });
-          }
-        }
+        config.services.forEach((svc, i) => {
+          const router = routers[i] ?? "";
+          const verdict = judge(name, router, seen.get(router) ?? null, {
+            target: svc.primary.target,
+            ttl: 0,
+          });
+          if (verdict.kind !== "conflict") return;
+          out.push({
+            provider: name,
+            level: "error",
+            message: `${verdict.message}: remove that record or choose another router name`,
+          });
+        });
         out.push({
           provider: name,
           level: "ok",

@@ -1,9 +1,9 @@
 /** One provider's reconcile loop: rounds of read → compare → write → verify, with backoff, `Retry-After` and drift checks. */
-import { isAddressValue } from "../../shared/router-value.ts";
 import type { NewEvent, ProviderRouterRow } from "../store/store.ts";
-import { DnsError, MAX_TIMER_MS, NetworkError, RateLimitError } from "./errors.ts";
+import { callWithin, planFault } from "./loop-faults.ts";
 import type { DnsProvider, RouterChange, RouterRecord } from "./provider.ts";
 import type { DesiredTarget, ReconcilerOptions } from "./reconciler.ts";
+import { describeServed, judge, ownPart, servedAsWritten } from "./router-compare.ts";
 import { type WriteOutcome, writeIsolating } from "./router-write.ts";
 
 /** Converges one provider toward the desired targets; never waits on another provider. */
@@ -168,28 +168,23 @@ export class ProviderLoop {
     const name = this.#provider.name;
     const changes: RouterChange[] = [];
     for (const d of desired) {
-      const record = seen.get(d.router) ?? null;
       const ttl = d.ttl[name] ?? 60;
       const before = this.#row(d.router);
-      if (record && record.type !== "CNAME") {
-        const message = `Cannot switch "${d.router}" on ${name}: it holds a ${record.type} record, which healthmesh never replaces`;
+      const verdict = judge(name, d.router, seen.get(d.router) ?? null, { target: d.target, ttl });
+      if (verdict.kind === "conflict") {
+        const message = verdict.message;
         if (!sameFault(this.#reported.get(d.router), message)) {
           this.#reported.set(d.router, message);
           events.push({ at: now, type: "dns.error", service: d.service, provider: name, message });
         }
-        this.#set(d.router, { state: "error", target: record.target, error: message }, touched);
-        continue;
-      }
-      if (record && record.target === d.target && record.ttl === ttl && record.proxied !== true) {
-        this.#set(d.router, { state: "in-sync", target: record.target }, touched);
-        continue;
-      }
-      if (isAddressValue(d.target)) {
-        // Address routers (A/AAAA) reach the provider clients in the next step; until then say so plainly.
-        const message = `Cannot switch "${d.router}" on ${name}: address routers (addresses: in the config) are not written by this version yet`;
         this.#set(d.router, { state: "error", error: message }, touched);
         continue;
       }
+      if (verdict.kind === "in-sync") {
+        this.#set(d.router, { state: "in-sync", target: verdict.served.target }, touched);
+        continue;
+      }
+      const record = verdict.served;
       const refused = this.#refused.get(d.router);
       if (refused && refused.target === d.target && refused.ttl === ttl) {
         this.#set(d.router, { target: record?.target ?? null }, touched);
@@ -204,7 +199,7 @@ export class ProviderLoop {
           type: "dns.drift",
           service: d.service,
           provider: name,
-          message: `Drift on ${name}: "${d.router}" serves ${record ? `"${record.target}" TTL ${record.ttl}${record.proxied ? " proxied" : ""}` : "nothing"}, putting back "${d.target}" TTL ${ttl}`,
+          message: `Drift on ${name}: "${d.router}" serves ${describeServed(record)}, putting back "${d.target}" TTL ${ttl}`,
         });
       }
       this.#set(d.router, { target: record?.target ?? null }, touched);
@@ -252,9 +247,9 @@ export class ProviderLoop {
     const now = this.#options.clock.now();
     const name = this.#provider.name;
     for (const change of changes) {
-      const record = verified.get(change.name) ?? null;
+      const record = ownPart(verified.get(change.name) ?? null, change.target);
       const service = desired.find((d) => d.router === change.name)?.service;
-      if (record?.type === "CNAME" && record.target === change.target && record.proxied !== true) {
+      if (record && servedAsWritten(record, change)) {
         const event: NewEvent = {
           at: now,
           type: "dns.switched",
@@ -270,7 +265,7 @@ export class ProviderLoop {
           {
             state: "pending",
             target: record?.target ?? null,
-            error: `Wrote "${change.target}" to ${name} but read back ${record ? `"${record.target}"${record.proxied ? " proxied" : ""}` : "nothing"}; retrying`,
+            error: `Wrote "${change.target}" to ${name} but read back ${describeServed(record)}; retrying`,
           },
           touched,
         );
@@ -281,31 +276,14 @@ export class ProviderLoop {
   #fail(error: unknown, desired: DesiredTarget[], events: NewEvent[], touched: Set<string>): void {
     const now = this.#options.clock.now();
     const name = this.#provider.name;
-    const fault =
-      error instanceof DnsError
-        ? error
-        : new NetworkError(
-            name,
-            `Unexpected failure: ${error instanceof Error ? error.message : String(error)}`,
-          );
     this.#failures++;
-    let wait = this.#backoff();
-    let reason = fault.message;
-    if (fault instanceof RateLimitError && fault.retryAfterMs !== undefined) {
-      wait = Math.min(MAX_TIMER_MS, Math.max(wait, fault.retryAfterMs));
-      this.#notBefore = now + wait;
-      const cap = this.#options.maxRetryAfterMs ?? 300_000;
-      reason =
-        fault.retryAfterMs > cap
-          ? `${fault.message}: throttled for ${Math.ceil(fault.retryAfterMs / 1000)} s, more than the ${Math.ceil(cap / 1000)} s cap; waiting it out`
-          : `${fault.message}: retrying in ${Math.ceil(wait / 1000)} s as Retry-After asks`;
-    } else if (fault.retryable) {
-      reason = `${fault.message}: retrying in ${Math.ceil(wait / 1000)} s`;
-    } else {
-      const next = this.#provider.driftCheckMs ?? this.#options.driftCheckMs ?? 60_000;
-      wait = next;
-      reason = `${fault.message}: read again in ${Math.ceil(next / 1000)} s with the drift checks; fix the cause (token, zone, config)`;
-    }
+    const { fault, wait, notBefore, reason } = planFault(name, error, {
+      now,
+      backoff: this.#backoff(),
+      driftMs: this.#provider.driftCheckMs ?? this.#options.driftCheckMs ?? 60_000,
+      retryAfterCapMs: this.#options.maxRetryAfterMs ?? 300_000,
+    });
+    if (notBefore !== undefined) this.#notBefore = notBefore;
     for (const d of desired) {
       const row = this.#row(d.router);
       if (row.state === "in-sync" && row.target === d.target && !touched.has(d.router)) continue;
@@ -322,8 +300,7 @@ export class ProviderLoop {
       this.#set(d.router, { state: "error", error: reason }, touched);
     }
     this.#options.log.warn(`DNS provider ${name} failed`, { error: reason, failures: this.#failures });
-    // A permanent fault stops nothing: the provider is read again at the drift interval.
-    this.#schedule(Math.min(wait, MAX_TIMER_MS));
+    this.#schedule(wait);
   }
 
   #backoff(): number {
@@ -347,25 +324,9 @@ export class ProviderLoop {
   }
 
   /** One provider call under the provider's timeout; when it runs out the requests are aborted, not just left behind. */
-  async #call<T>(fn: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  #call<T>(fn: (signal: AbortSignal) => Promise<T>): Promise<T> {
     const { timeoutMs } = this.#options.timing(this.#provider.name);
-    const controller = new AbortController();
-    let cancel = () => {};
-    const timeout = new Promise<never>((_, reject) => {
-      cancel = this.#options.clock.setTimer(() => {
-        const error = new NetworkError(
-          this.#provider.name,
-          `No answer from ${this.#provider.name} within ${timeoutMs} ms`,
-        );
-        controller.abort(error);
-        reject(error);
-      }, timeoutMs);
-    });
-    try {
-      return await Promise.race([fn(controller.signal), timeout]);
-    } finally {
-      cancel();
-    }
+    return callWithin(this.#options.clock, this.#provider.name, timeoutMs, fn);
   }
 
   async #persist(events: NewEvent[], touched: Set<string>): Promise<void> {

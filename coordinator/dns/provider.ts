@@ -1,25 +1,79 @@
 /** The DNS provider ports: routers (failover) and declared records (zone sync), one implementation per provider. */
+import { addressValue, formatRouterValue, parseRouterValue } from "../../shared/router-value.ts";
+
+export { formatRouterValue, parseRouterValue, type RouterValue } from "../../shared/router-value.ts";
+
+/** The `type` of a `RouterRecord` for an address router: the A and/or AAAA RRsets at the name, read as one. */
+export const ADDRESS_TYPE = "A/AAAA";
+
+/** The record type a router value is served as: `CNAME` for a target, `A/AAAA` for an address set. */
+export function routerType(value: string): "CNAME" | typeof ADDRESS_TYPE {
+  return parseRouterValue(value).kind === "cname" ? "CNAME" : ADDRESS_TYPE;
+}
 
 /** What a provider serves at a router name. */
 export interface RouterRecord {
   /** FQDN without the trailing dot. */
   name: string;
-  /** The record type found there; a router must be a CNAME, anything else is a conflict. */
+  /**
+   * `CNAME`; `A/AAAA` when A and/or AAAA RRsets are there (and no CNAME); otherwise the first other type
+   * found (a conflict for a CNAME router; for an address router, e.g. the apex's NS/MX, not its business).
+   */
   type: string;
-  /** For a CNAME, the target FQDN with the trailing dot; otherwise the first value. */
+  /** The router value in its one string form (shared/router-value.ts); for another type, its first value. */
   target: string;
   ttl: number;
   /** Cloudflare only: served through Cloudflare's proxy, which hides the CNAME from resolvers; a router never is in sync so. */
   proxied?: boolean;
 }
 
-/** One router CNAME to write. */
+/** One router to write: a CNAME target, or an address set (A and/or AAAA; an empty family is deleted). */
 export interface RouterChange {
   /** FQDN without the trailing dot. */
   name: string;
-  /** Target FQDN with the trailing dot. */
+  /** The router value in its string form: a target FQDN with the trailing dot, or "192.0.2.1, 2001:db8::1". */
   target: string;
   ttl: number;
+}
+
+/** One RRset at a name, as a client hands it to `routerView`. */
+export interface NameSet {
+  type: string;
+  values: readonly string[];
+  ttl: number;
+  proxied?: boolean;
+}
+
+/** What a name holds, as the reconciler compares it: a CNAME, else the A/AAAA pair, else the first other type. */
+export function routerView(name: string, sets: readonly NameSet[]): RouterRecord | null {
+  const proxied = (list: readonly NameSet[]) =>
+    list.some((s) => s.proxied === true) ? { proxied: true } : {};
+  const cname = sets.find((s) => s.type === "CNAME");
+  if (cname) {
+    const target = canonicalValue("CNAME", cname.values[0] ?? "");
+    return { name, type: "CNAME", target, ttl: cname.ttl, ...proxied([cname]) };
+  }
+  const pair = sets.filter((s) => (s.type === "A" || s.type === "AAAA") && s.values.length > 0);
+  if (pair.length > 0) {
+    const ttls = new Set(pair.map((s) => s.ttl));
+    const target = formatRouterValue(addressValue(pair.flatMap((s) => s.values)));
+    // A and AAAA with different TTLs match no desired TTL, so the pair is rewritten as one.
+    return {
+      name,
+      type: ADDRESS_TYPE,
+      target,
+      ttl: ttls.size === 1 ? (pair[0]?.ttl ?? 0) : -1,
+      ...proxied(pair),
+    };
+  }
+  const other = sets.find((s) => s.values.length > 0);
+  return other ? { name, type: other.type, target: other.values[0] ?? "", ttl: other.ttl } : null;
+}
+
+/** The A and AAAA values an address router value asks for (empty lists for a CNAME value). */
+export function addressFamilies(value: string): { A: string[]; AAAA: string[] } {
+  const parsed = parseRouterValue(value);
+  return parsed.kind === "addresses" ? { A: parsed.ipv4, AAAA: parsed.ipv6 } : { A: [], AAAA: [] };
 }
 
 /** Per call: an abort signal the caller's own timeout fires. */

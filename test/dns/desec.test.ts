@@ -72,7 +72,7 @@ describe("deSEC client against the stand-in", () => {
     desec.standin.seed(ZONE, { subname: "web-router", type: "A", records: ["192.0.2.1"] });
     const c = client();
     const read = await c.readRouters([`web-router.${ZONE}`]);
-    expect(read.get(`web-router.${ZONE}`)?.type).toBe("A");
+    expect(read.get(`web-router.${ZONE}`)?.type).toBe("A/AAAA");
     const error = await c
       .writeRouters([{ name: `web-router.${ZONE}`, target: "t.example.net.", ttl: 3600 }])
       .catch((e: unknown) => e);

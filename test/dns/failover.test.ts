@@ -171,7 +171,7 @@ describe("failover on both providers", () => {
     h.cf.standin.seed(ZONE, { name: `svc0-router.${ZONE}`, type: "A", content: "192.0.2.1", ttl: 300 });
     await h.settle();
     expect(row(h, "cloudflare")?.state).toBe("error");
-    expect(row(h, "cloudflare")?.error).toContain("holds a A record");
+    expect(row(h, "cloudflare")?.error).toContain("holds an A/AAAA record");
     const records = [...h.cf.standin.records(ZONE).values()].filter((r) => r.name === `svc0-router.${ZONE}`);
     expect(records.map((r) => r.type)).toEqual(["A"]);
     expect(row(h, "desec")?.state).toBe("in-sync");

@@ -48,6 +48,8 @@ export async function startHarness(options: {
   desec?: Partial<DesecStandinOptions>;
   cloudflareToken?: string;
   desecTtl?: number;
+  /** Service N's paths: `addresses` instead of the default CNAME targets (an address router). */
+  addresses?: (i: number) => { router?: string; primary: string[]; secondary: string[] };
 }): Promise<Harness> {
   const clock = new ManualClock();
   const cf = await startCloudflareStandin({
@@ -63,6 +65,10 @@ export async function startHarness(options: {
     ...options.desec,
   });
   const count = options.services ?? 1;
+  const path = (i: number, endpoint: "primary" | "secondary", target: string) => {
+    const addresses = options.addresses?.(i)[endpoint];
+    return addresses ? { addresses } : { target };
+  };
   const config = configFromObject({
     zone: ZONE,
     providers: {
@@ -71,15 +77,15 @@ export async function startHarness(options: {
     },
     services: Array.from({ length: count }, (_, i) => ({
       name: `svc${i}`,
-      router: `svc${i}-router`,
+      router: options.addresses?.(i).router ?? `svc${i}-router`,
       ttl: 60,
       desec: { ttl: options.desecTtl ?? 3600 },
       primary: {
-        target: `svc${i}-cf.example.net.`,
+        ...path(i, "primary", `svc${i}-cf.example.net.`),
         check: { url: `https://svc${i}-cf.example.net/healthz` },
       },
       secondary: {
-        target: `svc${i}-cdn2.example.net.`,
+        ...path(i, "secondary", `svc${i}-cdn2.example.net.`),
         check: { url: `https://svc${i}-cdn2.example.net/healthz` },
       },
       failAfter: 1,
