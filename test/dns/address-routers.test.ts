@@ -5,6 +5,8 @@
  * and failing back creates it again: the router serves exactly the live path's addresses.
  */
 import { afterEach, describe, expect, it } from "vitest";
+import { runValidateOnline } from "../../cli/zone.ts";
+import type { Config } from "../../shared/config-schema.ts";
 import { type Harness, row, startHarness, ZONE } from "./harness.ts";
 
 const V4 = "192.0.2.10";
@@ -142,5 +144,38 @@ describe("address routers keep the CNAME routers' guarantees", () => {
     for (const i of [0, 2]) {
       expect(cfAt(h, `svc${i}-router.${ZONE}`)).toEqual({ A: [`198.51.100.${i + 1}`] });
     }
+  });
+});
+
+describe("validate --online with address routers", () => {
+  it("passes an apex address router (deSEC's NS and an MX at the apex are not conflicts) and names a CNAME at an address router", async () => {
+    h = await startHarness({
+      services: 2,
+      addresses: (i) => ({
+        ...(i === 0 ? { router: "@" } : {}),
+        primary: [`192.0.2.${i + 1}`],
+        secondary: [`198.51.100.${i + 1}`],
+      }),
+    });
+    h.cf.standin.seed(ZONE, { name: ZONE, type: "MX", content: "mail.example.com", ttl: 3600 });
+    const lines: string[] = [];
+    const env: Record<string, string> = {
+      CF_TOKEN: "cf-token-0123456789",
+      DESEC_TOKEN: "desec-token-0123456789",
+    };
+    const validate = () =>
+      runValidateOnline(h?.config as Config, { env: (n) => env[n], fetch, write: (l) => lines.push(l) });
+    expect(await validate()).toBe(0);
+    expect(lines.filter((l) => l.startsWith("error"))).toEqual([]);
+    h.desec.standin.seed(ZONE, {
+      subname: "svc1-router",
+      type: "CNAME",
+      records: ["elsewhere.example.org."],
+    });
+    lines.length = 0;
+    expect(await validate()).toBe(1);
+    expect(lines.find((l) => l.startsWith("error   desec:"))).toContain(
+      'Cannot switch "svc1-router.example.com" on desec: it holds a CNAME record, which healthmesh never replaces',
+    );
   });
 });

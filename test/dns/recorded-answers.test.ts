@@ -90,6 +90,14 @@ describe("Cloudflare client against recorded answers", () => {
       ttl: 3600,
     });
     expect(seen.get("nothing.byemike.org")).toBeNull();
+    // An A record read as an address router's value (the same list, no second request).
+    const a = await cf(r.fetch).readRouters(["localhost.byemike.org"]);
+    expect(a.get("localhost.byemike.org")).toEqual({
+      name: "localhost.byemike.org",
+      type: "A/AAAA",
+      target: "127.0.0.1",
+      ttl: 3600,
+    });
   });
 
   it("follows result_info.total_pages even when a page holds fewer records than asked for", async () => {
