@@ -6,6 +6,7 @@
  */
 import { describe, expect, it } from "vitest";
 import { startAlerts } from "../../coordinator/alerts/alerts.ts";
+import { severityOf } from "../../coordinator/alerts/message.ts";
 import { MemoryOutbox } from "../../coordinator/alerts/outbox.ts";
 import { Coordinator } from "../../coordinator/coordinator.ts";
 import { MemoryDnsProvider } from "../../coordinator/dns/memory.ts";
@@ -166,6 +167,19 @@ describe("a DOWN live secondary with the primary UNKNOWN", () => {
     expect(activeDown).toBeDefined();
     expect(bodies.map((b) => [b.type, b.data.severity])).toEqual([["healthmesh.active.down", "critical"]]);
     expect(bodies[0]?.data.title).toContain("web");
+    // The primary comes back: the switch back and the end of the episode go out, the clearing as info.
+    for (let i = 0; i < 2; i++) {
+      for (const probe of ["p1", "p2", "p3"]) await send(probe, true, false);
+      await clock.advance(10_000);
+    }
+    await clock.advance(400_000);
+    await alerts.dispatcher.idle();
+    const cleared = events.find((e) => e.type === "active.down.cleared");
+    expect(cleared && severityOf(cleared)).toBe("info");
+    const delivered = http.calls.flatMap(
+      (c) => (JSON.parse(c.body) as { data: { events: { id: number }[] } }).data.events,
+    );
+    expect(delivered.map((e) => e.id)).toContain(cleared?.id);
     alerts.stop();
     coordinator.stop();
   });
