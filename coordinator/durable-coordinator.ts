@@ -103,7 +103,8 @@ export class DurableCoordinator {
   }
 }
 
-function readConfig(env: CoordinatorEnv): Config {
+/** Parses `HEALTHMESH_CONFIG`; throws `CoordinatorSetupError` naming what to fix. */
+export function readConfig(env: CoordinatorEnv): Config {
   const text = env.HEALTHMESH_CONFIG;
   if (typeof text !== "string" || text.trim() === "")
     throw new CoordinatorSetupError(
@@ -117,7 +118,8 @@ function readConfig(env: CoordinatorEnv): Config {
   return parsed.config;
 }
 
-function readSecrets(config: Config, env: (name: string) => string | undefined) {
+/** Reads the API token and the probe secrets the config names; throws `CoordinatorSetupError` naming a missing one. */
+export function readSecrets(config: Config, env: (name: string) => string | undefined) {
   const apiToken = env(config.coordinator.apiTokenEnv);
   if (!apiToken)
     throw new CoordinatorSetupError(
