@@ -1,6 +1,6 @@
 /**
  * The status page's browser script, served inline (no asset from elsewhere). Plain ES2017 that polls
- * `ui/state` every 2 s and redraws; the token comes from `#token=` (never sent to a server) or a form,
+ * `ui/state` every 2 s (once a minute while the tab is hidden) and redraws; the token comes from `#token=` (never sent to a server) or a form,
  * and lives in sessionStorage. DOM nodes are built with textContent only, so no reported text is HTML.
  */
 export const PAGE_SCRIPT = String.raw`
@@ -8,6 +8,9 @@ export const PAGE_SCRIPT = String.raw`
 (function () {
   var TOKEN_KEY = "healthmesh.token";
   var POLL_MS = 2000;
+  // A hidden tab polls once a minute (each poll is a billed request on a Workers coordinator); it
+  // polls at once when shown again (the visibilitychange handler below).
+  var HIDDEN_POLL_MS = 60000;
   var COLORS = ["#1f77b4", "#e377c2", "#2ca02c", "#9467bd", "#ff7f0e", "#17becf", "#8c564b", "#bcbd22"];
   var token = null;
   var timer = null;
@@ -268,6 +271,10 @@ export const PAGE_SCRIPT = String.raw`
     timer = null;
   }
 
+  function pollDelay() {
+    return document.visibilityState === "hidden" ? HIDDEN_POLL_MS : POLL_MS;
+  }
+
   function poll() {
     stop();
     var headers = token ? { authorization: "Bearer " + token } : {};
@@ -281,12 +288,12 @@ export const PAGE_SCRIPT = String.raw`
         return res.json().then(function (data) {
           render(data);
           setConn(true, "live");
-          timer = setTimeout(poll, POLL_MS);
+          timer = setTimeout(poll, pollDelay());
         });
       })
       .catch(function (error) {
         setConn(false, "offline: " + error.message);
-        timer = setTimeout(poll, POLL_MS);
+        timer = setTimeout(poll, pollDelay());
       });
   }
 
