@@ -3,6 +3,7 @@
  * pages and every refusal itself, and forwards authenticated requests to the one `DurableCoordinator`
  * object; a cron trigger wakes the object each minute so its interval alarm is armed with no traffic.
  */
+import { env as startupEnv } from "cloudflare:workers";
 import { systemClock } from "../shared/clock.ts";
 import { CoordinatorSetupError, readConfig, readSecrets } from "./durable-coordinator.ts";
 import { type GateContext, gate } from "./worker-gate.ts";
@@ -15,11 +16,10 @@ interface CoordinatorNamespace {
   get(id: unknown): { fetch(request: Request): Promise<Response> };
 }
 
-/** The Worker's bindings: the Durable Object namespace, the config and the secrets it names. */
+/** The Worker's bindings the handlers use (the gate reads the config and secrets at startup). */
 interface Env {
   COORDINATOR: CoordinatorNamespace;
   HEALTHMESH_COORDINATOR_NAME?: string;
-  [binding: string]: unknown;
 }
 
 interface Context {
@@ -27,19 +27,30 @@ interface Context {
 }
 
 const clock = systemClock();
-// Parsed once per isolate and config text; a secret change deploys a new version, so a new isolate.
-let cached: { text: unknown; settings: Omit<GateContext, "nowMs"> } | null = null;
 
-function gateSettings(env: Env): Omit<GateContext, "nowMs"> {
-  if (cached?.text === env.HEALTHMESH_CONFIG) return cached.settings;
-  const config = readConfig(env);
-  const { apiToken, secretFor } = readSecrets(config, (name) => {
-    const value = env[name];
-    return typeof value === "string" ? value : undefined;
-  });
-  cached = { text: env.HEALTHMESH_CONFIG, settings: { config, apiToken, secretFor } };
-  return cached.settings;
+/**
+ * Parses the config and reads the secrets the gate needs. It runs once, at module scope: parsing
+ * the config takes milliseconds of CPU, which there counts against the isolate's startup allowance
+ * instead of a request's (10 ms a request on the Free plan). A secret or config change deploys a new
+ * version, so new isolates start with it.
+ */
+function loadGateSettings(
+  bindings: Record<string, unknown>,
+): Omit<GateContext, "nowMs"> | CoordinatorSetupError {
+  try {
+    const config = readConfig(bindings);
+    const { apiToken, secretFor } = readSecrets(config, (name) => {
+      const value = bindings[name];
+      return typeof value === "string" ? value : undefined;
+    });
+    return { config, apiToken, secretFor };
+  } catch (error) {
+    if (error instanceof CoordinatorSetupError) return error;
+    throw error;
+  }
 }
+
+const settings = loadGateSettings(startupEnv);
 
 function coordinatorOf(env: Env) {
   return env.COORDINATOR.get(env.COORDINATOR.idFromName(env.HEALTHMESH_COORDINATOR_NAME ?? "healthmesh"));
@@ -48,15 +59,9 @@ function coordinatorOf(env: Env) {
 // A default export because the Workers runtime finds a module Worker's handlers there.
 export default {
   async fetch(request: Request, env: Env): Promise<Response> {
-    let settings: Omit<GateContext, "nowMs">;
-    try {
-      settings = gateSettings(env);
-    } catch (error) {
-      if (!(error instanceof CoordinatorSetupError)) throw error;
-      return Response.json(
-        { error: { code: "coordinator_misconfigured", message: error.message } },
-        { status: 500 },
-      );
+    if (settings instanceof CoordinatorSetupError) {
+      const error = { code: "coordinator_misconfigured", message: settings.message };
+      return Response.json({ error }, { status: 500 });
     }
     const decision = await gate(request, { ...settings, nowMs: clock.now() });
     return "answer" in decision ? decision.answer : coordinatorOf(env).fetch(decision.forward);
