@@ -10,7 +10,17 @@ import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { type Origin, startOrigin } from "../../demo/origins.ts";
 import { assembleRuntime, parseDockerfile, type Stage } from "./dockerfile.ts";
-import { bareEnv, type Child, ROOT, readUnit, removeAll, runInRepo, start, tempDir } from "./support.ts";
+import {
+  bareEnv,
+  type Child,
+  dryRunNpmCi,
+  ROOT,
+  readUnit,
+  removeAll,
+  runInRepo,
+  start,
+  tempDir,
+} from "./support.ts";
 
 const BIN = join(ROOT, "bin/healthmesh.mjs");
 const PROBE = "fly-iad";
@@ -124,6 +134,13 @@ async function expectServing(url: string, coordinator: Child): Promise<void> {
 }
 
 describe("Dockerfile.coordinator", () => {
+  it("installs from a lock file npm ci accepts, without dev dependencies", async () => {
+    const installs = stages[0]?.runs.filter((run) => run.startsWith("npm ci")) ?? [];
+    expect(installs).toHaveLength(1);
+    expect(installs[0]).toContain("--omit=dev");
+    expect(await dryRunNpmCi(installs[0] ?? "")).toMatch(/added \d+ packages/);
+  });
+
   it("copies only sources that exist into the build stage", () => {
     const sources = (stages[0]?.copies ?? []).flatMap((copy) => copy.sources);
     expect(sources).toContain("coordinator/");

@@ -11,6 +11,7 @@ import { assembleRuntime, parseDockerfile, type Stage } from "./dockerfile.ts";
 import {
   bareEnv,
   type Child,
+  dryRunNpmCi,
   expectVotesCounted,
   type PushMesh,
   ROOT,
@@ -114,6 +115,13 @@ describe("the bundled Node probe (dist/probe/healthmesh-probe.mjs)", () => {
 });
 
 describe("Dockerfile.probe", () => {
+  it("installs from a lock file npm ci accepts, without dev dependencies", async () => {
+    const installs = stages[0]?.runs.filter((run) => run.startsWith("npm ci")) ?? [];
+    expect(installs).toHaveLength(1);
+    expect(installs[0]).toContain("--omit=dev");
+    expect(await dryRunNpmCi(installs[0] ?? "")).toMatch(/added \d+ packages/);
+  });
+
   it("copies only sources that exist into the build stage", () => {
     const sources = (stages[0]?.copies ?? []).flatMap((copy) => copy.sources);
     expect(sources).toContain("package-lock.json");

@@ -4,7 +4,7 @@
  * unit files read as key/value lists.
  */
 import { type ChildProcess, execFile, spawn } from "node:child_process";
-import { chmodSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { chmodSync, copyFileSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { promisify } from "node:util";
@@ -155,4 +155,23 @@ export function unitEnvironment(unit: Map<string, string[]>): Record<string, str
 /** Removes temp dirs, ignoring ones already gone. */
 export function removeAll(dirs: string[]): void {
   for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+}
+
+/**
+ * Runs a build stage's `npm ci …` line with `--dry-run` in a directory holding only what the stage
+ * copied before it (package.json and the lock file): npm refuses a lock file out of step with
+ * package.json, which would fail the image build. Returns npm's output.
+ */
+export async function dryRunNpmCi(runLine: string): Promise<string> {
+  const dir = tempDir("healthmesh-npm-ci-");
+  try {
+    for (const file of ["package.json", "package-lock.json"]) copyFileSync(join(ROOT, file), join(dir, file));
+    const { stdout, stderr } = await promisify(execFile)("sh", ["-c", `${runLine} --dry-run`], {
+      cwd: dir,
+      env: { ...process.env, NO_COLOR: "1" },
+    });
+    return stdout + stderr;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
