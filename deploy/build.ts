@@ -5,9 +5,9 @@
  *   one native dependency (better-sqlite3, built for the Node that ran `npm install`).
  * Run as `npm run build:probe` / `npm run build:coordinator` (tsx deploy/build.ts TARGET).
  */
-import { cpSync, mkdirSync, rmSync } from "node:fs";
+import { cpSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
-import { build } from "esbuild";
+import { type BuildOptions, build } from "esbuild";
 
 const ROOT = resolve(import.meta.dirname, "..");
 
@@ -30,18 +30,34 @@ const NATIVE_RUNTIME: Record<string, string[]> = {
 const REQUIRE_SHIM =
   'import { createRequire as __hmRequire } from "node:module";\nconst require = __hmRequire(import.meta.url);';
 
-/** Bundles the push probe into one dependency-free file. */
-export async function buildProbe(root = ROOT): Promise<string> {
-  const outfile = join(root, OUTPUTS.probe);
-  rmSync(dirname(outfile), { recursive: true, force: true });
-  await build({
+/**
+ * Bundles for Node and writes esbuild's list of inputs beside the output directory (dist/probe.meta.json,
+ * not copied into the images): the image tests check every input is something the Dockerfile's build
+ * stage has, a source it copies or a production dependency it installs.
+ */
+async function bundle(root: string, output: string, options: BuildOptions): Promise<void> {
+  const result = await build({
     absWorkingDir: root,
-    entryPoints: ["cli/probe-main.ts"],
-    outfile,
+    outfile: join(root, output),
     bundle: true,
     platform: "node",
     format: "esm",
     target: "node20",
+    metafile: true,
+    ...options,
+  });
+  writeFileSync(
+    join(root, `${dirname(output)}.meta.json`),
+    JSON.stringify(Object.keys(result.metafile.inputs)),
+  );
+}
+
+/** Bundles the push probe into one dependency-free file. */
+export async function buildProbe(root = ROOT): Promise<string> {
+  const outfile = join(root, OUTPUTS.probe);
+  rmSync(dirname(outfile), { recursive: true, force: true });
+  await bundle(root, OUTPUTS.probe, {
+    entryPoints: ["cli/probe-main.ts"],
     legalComments: "linked",
     banner: { js: `#!/usr/bin/env node\n${REQUIRE_SHIM}` },
     logLevel: "warning",
@@ -54,14 +70,8 @@ export async function buildCoordinator(root = ROOT): Promise<string> {
   const outfile = join(root, OUTPUTS.coordinator);
   const outdir = dirname(outfile);
   rmSync(outdir, { recursive: true, force: true });
-  await build({
-    absWorkingDir: root,
+  await bundle(root, OUTPUTS.coordinator, {
     entryPoints: ["cli/bundle-main.ts"],
-    outfile,
-    bundle: true,
-    platform: "node",
-    format: "esm",
-    target: "node20",
     external: ["better-sqlite3"],
     legalComments: "linked",
     banner: { js: `#!/usr/bin/env node\n${REQUIRE_SHIM}` },

@@ -9,7 +9,14 @@ import { createServer } from "node:net";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { type Origin, startOrigin } from "../../demo/origins.ts";
-import { assembleRuntime, parseDockerfile, type Stage } from "./dockerfile.ts";
+import {
+  assembleRuntime,
+  buildStage,
+  type LockFile,
+  missingFromBuildStage,
+  parseDockerfile,
+  type Stage,
+} from "./dockerfile.ts";
 import {
   bareEnv,
   type Child,
@@ -134,6 +141,13 @@ async function expectServing(url: string, coordinator: Child): Promise<void> {
 }
 
 describe("Dockerfile.coordinator", () => {
+  it("has everything its bundle is built from: sources it copies and production dependencies", () => {
+    const inputs = JSON.parse(readFileSync(join(ROOT, "dist/coordinator.meta.json"), "utf8")) as string[];
+    const lock = JSON.parse(readFileSync(join(ROOT, "package-lock.json"), "utf8")) as LockFile;
+    expect(inputs.length).toBeGreaterThan(10);
+    expect(missingFromBuildStage(buildStage(stages), inputs, lock)).toEqual([]);
+  });
+
   it("installs from a lock file npm ci accepts, without dev dependencies", async () => {
     const installs = stages[0]?.runs.filter((run) => run.startsWith("npm ci")) ?? [];
     expect(installs).toHaveLength(1);

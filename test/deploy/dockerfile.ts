@@ -135,3 +135,34 @@ function relativeTo(workdir: string, path: string): string {
 function absolute(workdir: string, path: string): string {
   return path.startsWith("/") ? path : join(workdir, path);
 }
+
+/** The part of package-lock.json (v3) that says which installed packages are dev-only. */
+export interface LockFile {
+  packages: Record<string, { dev?: boolean }>;
+}
+
+/**
+ * Bundle inputs (paths relative to the build context, as esbuild lists them) that the build stage
+ * would not have: neither under a source it COPYs from the context, nor in a package that its
+ * `npm ci --omit=dev` installs (a dev-only package is missing there).
+ */
+export function missingFromBuildStage(stage: Stage, inputs: readonly string[], lock: LockFile): string[] {
+  const copied = stage.copies.filter((copy) => copy.from === null).flatMap((copy) => copy.sources);
+  const packages = Object.keys(lock.packages).filter((key) => key.startsWith("node_modules/"));
+  return inputs.filter((input) => {
+    if (input.startsWith("node_modules/")) {
+      const owner = packages
+        .filter((key) => input.startsWith(`${key}/`))
+        .sort((a, b) => b.length - a.length)[0];
+      return owner === undefined || lock.packages[owner]?.dev === true;
+    }
+    return !copied.some((source) => (source.endsWith("/") ? input.startsWith(source) : input === source));
+  });
+}
+
+/** The first (build) stage; throws when the Dockerfile has none. */
+export function buildStage(stages: readonly Stage[]): Stage {
+  const first = stages[0];
+  if (!first) throw new Error("Dockerfile has no stage");
+  return first;
+}

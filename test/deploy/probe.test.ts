@@ -7,7 +7,14 @@ import { copyFileSync, existsSync, readFileSync } from "node:fs";
 import { builtinModules } from "node:module";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { assembleRuntime, parseDockerfile, type Stage } from "./dockerfile.ts";
+import {
+  assembleRuntime,
+  buildStage,
+  type LockFile,
+  missingFromBuildStage,
+  parseDockerfile,
+  type Stage,
+} from "./dockerfile.ts";
 import {
   bareEnv,
   type Child,
@@ -115,6 +122,13 @@ describe("the bundled Node probe (dist/probe/healthmesh-probe.mjs)", () => {
 });
 
 describe("Dockerfile.probe", () => {
+  it("has everything its bundle is built from: sources it copies and production dependencies", () => {
+    const inputs = JSON.parse(readFileSync(join(ROOT, "dist/probe.meta.json"), "utf8")) as string[];
+    const lock = JSON.parse(readFileSync(join(ROOT, "package-lock.json"), "utf8")) as LockFile;
+    expect(inputs.length).toBeGreaterThan(10);
+    expect(missingFromBuildStage(buildStage(stages), inputs, lock)).toEqual([]);
+  });
+
   it("installs from a lock file npm ci accepts, without dev dependencies", async () => {
     const installs = stages[0]?.runs.filter((run) => run.startsWith("npm ci")) ?? [];
     expect(installs).toHaveLength(1);
