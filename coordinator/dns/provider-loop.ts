@@ -4,6 +4,7 @@ import { callWithin, planFault } from "./loop-faults.ts";
 import type { DnsProvider, RouterChange, RouterRecord } from "./provider.ts";
 import type { DesiredTarget, ReconcilerOptions } from "./reconciler.ts";
 import { describeServed, judge, ownPart, servedAsWritten } from "./router-compare.ts";
+import { RouterRows } from "./router-rows.ts";
 import { type WriteOutcome, writeIsolating } from "./router-write.ts";
 
 /** Converges one provider toward the desired targets; never waits on another provider. */
@@ -11,7 +12,7 @@ export class ProviderLoop {
   readonly #provider: DnsProvider;
   readonly #options: ReconcilerOptions;
   readonly #desired: () => DesiredTarget[];
-  readonly #rows = new Map<string, ProviderRouterRow>();
+  readonly #rows: RouterRows;
   #cancelTimer: (() => void) | null = null;
   #inFlight: Promise<void> | null = null;
   /** A delay asked for while a round was in flight; applied when it ends. */
@@ -20,24 +21,16 @@ export class ProviderLoop {
   #notBefore = 0;
   #failures = 0;
   #stopped = false;
-  /** Per router, the fault already raised as `dns.error` in the current failure episode (until it is in sync). */
-  readonly #reported = new Map<string, string>();
-  /** Routers the provider refused for good (bad TTL, a conflict): not written again until their target or TTL changes or an operator retries. */
-  readonly #refused = new Map<string, { target: string; ttl: number }>();
 
   constructor(provider: DnsProvider, options: ReconcilerOptions, desired: () => DesiredTarget[]) {
     this.#provider = provider;
     this.#options = options;
     this.#desired = desired;
-    for (const row of options.initial ?? []) {
-      if (row.provider !== provider.name) continue;
-      this.#rows.set(row.router, { ...row });
-      if (row.state === "error" && row.error !== undefined) this.#reported.set(row.router, row.error);
-    }
+    this.#rows = new RouterRows(provider.name, options.clock, options.initial);
   }
 
   rows(): ProviderRouterRow[] {
-    return this.#desired().map((d) => ({ ...this.#row(d.router) }));
+    return this.#desired().map((d) => ({ ...this.#rows.get(d.router) }));
   }
 
   /** Marks in-sync routers whose desired target moved as `pending`, so status shows it before any answer. */
@@ -47,13 +40,8 @@ export class ProviderLoop {
     if (touched.size > 0) void this.#persist([], touched);
   }
 
-  /** Marks `pending` every in-sync row whose target is not the current desired one. */
   #unsettleMoved(touched: Set<string>): void {
-    for (const d of this.#desired()) {
-      const row = this.#row(d.router);
-      if (row.state === "in-sync" && row.target !== d.target)
-        this.#set(d.router, { state: "pending" }, touched);
-    }
+    this.#rows.unsettleMoved(this.#desired(), touched);
   }
 
   kick(): void {
@@ -64,7 +52,7 @@ export class ProviderLoop {
 
   /** An operator's retry: routers refused for good are written again on the next round. */
   retryRefused(): void {
-    this.#refused.clear();
+    this.#rows.refused.clear();
   }
 
   async idle(): Promise<void> {
@@ -75,21 +63,6 @@ export class ProviderLoop {
     this.#stopped = true;
     this.#cancelTimer?.();
     this.#cancelTimer = null;
-  }
-
-  #row(router: string): ProviderRouterRow {
-    let row = this.#rows.get(router);
-    if (!row) {
-      row = {
-        provider: this.#provider.name,
-        router,
-        state: "pending",
-        target: null,
-        updatedAt: this.#options.clock.now(),
-      };
-      this.#rows.set(router, row);
-    }
-    return row;
   }
 
   #schedule(ms: number): void {
@@ -133,7 +106,7 @@ export class ProviderLoop {
       const seen = await this.#call((signal) => this.#provider.readRouters(names, { signal }));
       const changes = this.#compare(desired, seen, events, touched);
       if (changes.length > 0) {
-        for (const change of changes) this.#set(change.name, { state: "pending" }, touched);
+        for (const change of changes) this.#rows.set(change.name, { state: "pending" }, touched);
         const outcome = await this.#write(changes);
         this.#refuse(outcome, desired, events, touched);
         if (outcome.written.length > 0) {
@@ -143,7 +116,7 @@ export class ProviderLoop {
         }
       }
       this.#failures = 0;
-      const unsettled = desired.some((d) => this.#row(d.router).state === "pending");
+      const unsettled = desired.some((d) => this.#rows.get(d.router).state === "pending");
       // null: the provider's nameservers are watched over DNS, which asks for a round when they differ.
       const drift = this.#options.driftPolicy?.(this.#provider.name);
       if (unsettled) this.#schedule(this.#backoff());
@@ -169,28 +142,26 @@ export class ProviderLoop {
     const changes: RouterChange[] = [];
     for (const d of desired) {
       const ttl = d.ttl[name] ?? 60;
-      const before = this.#row(d.router);
+      const before = this.#rows.get(d.router);
       const verdict = judge(name, d.router, seen.get(d.router) ?? null, { target: d.target, ttl });
       if (verdict.kind === "conflict") {
         const message = verdict.message;
-        if (!sameFault(this.#reported.get(d.router), message)) {
-          this.#reported.set(d.router, message);
-          events.push({ at: now, type: "dns.error", service: d.service, provider: name, message });
-        }
-        this.#set(d.router, { state: "error", error: message }, touched);
+        const event: NewEvent = { at: now, type: "dns.error", service: d.service, provider: name, message };
+        this.#rows.reportOnce(d.router, message, event, events);
+        this.#rows.set(d.router, { state: "error", error: message }, touched);
         continue;
       }
       if (verdict.kind === "in-sync") {
-        this.#set(d.router, { state: "in-sync", target: verdict.served.target }, touched);
+        this.#rows.set(d.router, { state: "in-sync", target: verdict.served.target }, touched);
         continue;
       }
       const record = verdict.served;
-      const refused = this.#refused.get(d.router);
+      const refused = this.#rows.refused.get(d.router);
       if (refused && refused.target === d.target && refused.ttl === ttl) {
-        this.#set(d.router, { target: record?.target ?? null }, touched);
+        this.#rows.set(d.router, { target: record?.target ?? null }, touched);
         continue;
       }
-      this.#refused.delete(d.router);
+      this.#rows.refused.delete(d.router);
       // Drift is a confirmed target served no more; a TTL-only difference (a config change) is rewritten quietly.
       const confirmed = before.state === "in-sync" && before.target === d.target;
       if (confirmed && (record?.target !== d.target || record.proxied === true)) {
@@ -202,7 +173,7 @@ export class ProviderLoop {
           message: `Drift on ${name}: "${d.router}" serves ${describeServed(record)}, putting back "${d.target}" TTL ${ttl}`,
         });
       }
-      this.#set(d.router, { target: record?.target ?? null }, touched);
+      this.#rows.set(d.router, { target: record?.target ?? null }, touched);
       changes.push({ name: d.router, target: d.target, ttl });
     }
     return changes;
@@ -221,19 +192,18 @@ export class ProviderLoop {
     for (const [router, fault] of outcome.refused) {
       const change = desired.find((x) => x.router === router);
       if (!change) continue;
-      this.#refused.set(router, { target: change.target, ttl: change.ttl[name] ?? 60 });
+      this.#rows.refused.set(router, { target: change.target, ttl: change.ttl[name] ?? 60 });
       const reason = `${fault.message}: this router is not written again until its target or TTL changes or an operator retries; the other routers go on`;
-      if (!sameFault(this.#reported.get(router), fault.message)) {
-        this.#reported.set(router, fault.message);
-        events.push({
-          at: this.#options.clock.now(),
-          type: "dns.error",
-          service: change.service,
-          provider: name,
-          message: `${name}: ${reason}`,
-        });
-      }
-      this.#set(router, { state: "error", error: reason }, touched);
+      const at = this.#options.clock.now();
+      const event: NewEvent = {
+        at,
+        type: "dns.error",
+        service: change.service,
+        provider: name,
+        message: `${name}: ${reason}`,
+      };
+      this.#rows.reportOnce(router, fault.message, event, events);
+      this.#rows.set(router, { state: "error", error: reason }, touched);
     }
   }
 
@@ -258,9 +228,9 @@ export class ProviderLoop {
         };
         if (service) event.service = service;
         events.push(event);
-        this.#set(change.name, { state: "in-sync", target: record.target }, touched);
+        this.#rows.set(change.name, { state: "in-sync", target: record.target }, touched);
       } else {
-        this.#set(
+        this.#rows.set(
           change.name,
           {
             state: "pending",
@@ -285,19 +255,17 @@ export class ProviderLoop {
     });
     if (notBefore !== undefined) this.#notBefore = notBefore;
     for (const d of desired) {
-      const row = this.#row(d.router);
+      const row = this.#rows.get(d.router);
       if (row.state === "in-sync" && row.target === d.target && !touched.has(d.router)) continue;
-      if (!sameFault(this.#reported.get(d.router), fault.message)) {
-        this.#reported.set(d.router, fault.message);
-        events.push({
-          at: now,
-          type: "dns.error",
-          service: d.service,
-          provider: name,
-          message: `${name}: ${reason}`,
-        });
-      }
-      this.#set(d.router, { state: "error", error: reason }, touched);
+      const event: NewEvent = {
+        at: now,
+        type: "dns.error",
+        service: d.service,
+        provider: name,
+        message: `${name}: ${reason}`,
+      };
+      this.#rows.reportOnce(d.router, fault.message, event, events);
+      this.#rows.set(d.router, { state: "error", error: reason }, touched);
     }
     this.#options.log.warn(`DNS provider ${name} failed`, { error: reason, failures: this.#failures });
     this.#schedule(wait);
@@ -310,19 +278,6 @@ export class ProviderLoop {
     return Math.round(exp / 2 + (this.#options.random ?? Math.random)() * (exp / 2));
   }
 
-  #set(router: string, patch: Partial<ProviderRouterRow>, touched: Set<string>): void {
-    const row = this.#row(router);
-    const next: ProviderRouterRow = { ...row, ...patch, updatedAt: this.#options.clock.now() };
-    // A failure's text stays visible while its retry is in flight, until the router is in sync again.
-    if (patch.state === "in-sync") {
-      delete next.error;
-      this.#reported.delete(router);
-      this.#refused.delete(router);
-    }
-    this.#rows.set(router, next);
-    touched.add(router);
-  }
-
   /** One provider call under the provider's timeout; when it runs out the requests are aborted, not just left behind. */
   #call<T>(fn: (signal: AbortSignal) => Promise<T>): Promise<T> {
     const { timeoutMs } = this.#options.timing(this.#provider.name);
@@ -331,16 +286,11 @@ export class ProviderLoop {
 
   async #persist(events: NewEvent[], touched: Set<string>): Promise<void> {
     if (events.length === 0 && touched.size === 0) return;
-    const providerStates = [...touched].map((router) => ({ ...this.#row(router) }));
+    const providerStates = [...touched].map((router) => ({ ...this.#rows.get(router) }));
     try {
       await this.#options.persist({ events, providerStates });
     } catch (error) {
       this.#options.log.error("Cannot persist DNS state", { error: String(error) });
     }
   }
-}
-
-/** Whether `reported` (a fault's message, or a stored row's error that starts with it) is this fault again. */
-function sameFault(reported: string | undefined, message: string): boolean {
-  return reported !== undefined && (reported === message || reported.startsWith(`${message}: `));
 }
