@@ -44,7 +44,11 @@ async function freePort(): Promise<number> {
 }
 
 /** Starts `size` members (1 or 3) and resolves once every member answers a linearizable read. */
-export async function startEtcdCluster(binary: string, size = 3): Promise<EtcdCluster> {
+export async function startEtcdCluster(
+  binary: string,
+  size = 3,
+  extraArgs: string[] = [],
+): Promise<EtcdCluster> {
   const root = mkdtempSync(join(existsSync("/dev/shm") ? "/dev/shm" : "/tmp", "hm-etcd-"));
   const specs: { name: string; client: number; peer: number }[] = [];
   for (let i = 1; i <= size; i++) {
@@ -66,6 +70,7 @@ export async function startEtcdCluster(binary: string, size = 3): Promise<EtcdCl
       ["--heartbeat-interval", "50"],
       ["--election-timeout", "500"],
       ["--log-level", "warn"],
+      extraArgs,
     ].flat();
     return member(binary, spec.name, `http://127.0.0.1:${spec.client}`, args);
   });
