@@ -130,11 +130,11 @@ export async function simMesh(options: SimOptions, random: () => number): Promis
       const request = new Request(input, init);
       const probe = toProbes.get(new URL(request.url).hostname.split(".")[0] ?? "");
       if (!probe) throw new TypeError("fetch failed");
-      return probe.handle(request);
+      return probe.handle(request); // its checks take simulated time: not counted as handling
     },
     clock,
     log: silentLogger,
-    ingest: async (request) => app.fetch(request),
+    ingest: (request) => handled(async () => app.fetch(request)),
   });
   const app = buildApp({
     coordinator,
@@ -145,9 +145,21 @@ export async function simMesh(options: SimOptions, random: () => number): Promis
     onAccepted: (_probe, report) => pulls.noticeReport(report),
   });
   let checks = 0;
+  // Requests the coordinator's app or a pull probe is handling: real-time work that needs no
+  // simulated time, so time must not move while one is pending (a push would time out in simulated
+  // time while it waits for the CPU, and the in-process app cannot be aborted).
+  let handling = 0;
+  const handled = async (work: () => Promise<Response>): Promise<Response> => {
+    handling++;
+    try {
+      return await work();
+    } finally {
+      handling--;
+    }
+  };
   const world: typeof fetch = async (input, init) => {
     const request = new Request(input, init);
-    if (request.url.startsWith("http://coordinator")) return app.fetch(request);
+    if (request.url.startsWith("http://coordinator")) return handled(async () => app.fetch(request));
     checks++;
     const answer = request.url.startsWith("http://primary")
       ? options.primary()
@@ -199,6 +211,7 @@ export async function simMesh(options: SimOptions, random: () => number): Promis
     async runUntil(untilMs, stop) {
       for (;;) {
         await settle();
+        for (let i = 0; handling > 0 && i < 10_000; i++) await settle();
         if (stop?.()) return;
         const next = clock.nextAt();
         if (next === null || next > untilMs) {
