@@ -77,6 +77,8 @@ export class Coordinator {
   readonly #serviceByName: Map<string, ServiceConfig>;
   readonly #tracks = new Map<string, TrackRow>();
   readonly #probes = new Map<string, ProbeRow>();
+  /** Each probe's latest round (its `sentAt`): the parts of one round add up their not-checked counts. */
+  readonly #rounds = new Map<string, string>();
   readonly #startedAt: number;
   #queue: Promise<unknown> = Promise.resolve();
   #cancelTick: (() => void) | null = null;
@@ -203,7 +205,10 @@ export class Coordinator {
     return this.#serial(async () => {
       const now = this.#deps.clock.now();
       const wasSilent = this.#probes.get(report.probe)?.silent ?? false;
-      const notChecked = notCheckedCount(report.results);
+      // A probe splits a large round into several reports with one `sentAt` (CONTRACT §5): one round.
+      const sameRound = this.#rounds.get(report.probe) === report.sentAt;
+      const before = sameRound ? (this.#probes.get(report.probe)?.notChecked ?? 0) : 0;
+      const notChecked = before + notCheckedCount(report.results);
       const probe: ProbeRow = {
         id: report.probe,
         lastSeen: now,
@@ -248,6 +253,7 @@ export class Coordinator {
       });
       for (const [key, row] of changed) this.#tracks.set(key, row);
       this.#probes.set(probe.id, probe);
+      this.#rounds.set(probe.id, report.sentAt);
       await this.#round(now, touched.size > 0 ? touched : null);
     });
   }

@@ -13,7 +13,7 @@ import {
 import { signedHeaders } from "../shared/signing.ts";
 import { EndpointChecker } from "./confirm.ts";
 import { CheckSlots, type ProbeLimits, SERVER_LIMITS } from "./limits.ts";
-import { signReport } from "./report.ts";
+import { signReport, splitReport } from "./report.ts";
 
 /** What a push probe runs with. */
 export interface PushProbeOptions {
@@ -108,7 +108,10 @@ export class PushProbe {
     return this.#checker.confirmations;
   }
 
-  /** Signs a report of `results` and pushes it to every coordinator; problems are logged, never thrown. */
+  /**
+   * Signs a report of `results` and pushes it to every coordinator; a round larger than the body limit
+   * goes as several reports, each fitting and signed on its own. Problems are logged, never thrown.
+   */
   async #push(results: CheckResult[], healthy: boolean): Promise<void> {
     const report = {
       id: crypto.randomUUID(),
@@ -117,19 +120,28 @@ export class PushProbe {
       healthy,
       results,
     };
-    const signed = await signReport(report, this.#options.secret, this.#options.clock.now());
-    await Promise.all(
-      this.#options.coordinators.map((base) =>
-        this.#request(`${base}/v1/reports`, { method: "POST", body: signed.body, headers: signed.headers })
-          .then((response) =>
-            this.#settle(
-              `push ${base}`,
-              response.ok ? null : `HTTP ${response.status} ${response.statusText}`,
-            ),
-          )
-          .catch((error: unknown) => this.#settle(`push ${base}`, errorText(error))),
-      ),
+    const signed = await Promise.all(
+      splitReport(report).map((part) => signReport(part, this.#options.secret, this.#options.clock.now())),
     );
+    await Promise.all(this.#options.coordinators.map((base) => this.#pushTo(base, signed)));
+  }
+
+  /** Posts a round's signed parts to one coordinator in order; one refused part does not stop the rest. */
+  async #pushTo(base: string, parts: { body: string; headers: Record<string, string> }[]): Promise<void> {
+    let problem: string | null = null;
+    for (const part of parts) {
+      try {
+        const response = await this.#request(`${base}/v1/reports`, {
+          method: "POST",
+          body: part.body,
+          headers: part.headers,
+        });
+        if (!response.ok) problem ??= `HTTP ${response.status} ${response.statusText}`;
+      } catch (error) {
+        problem ??= errorText(error);
+      }
+    }
+    this.#settle(`push ${base}`, problem);
   }
 
   async #refreshAssignments(): Promise<void> {

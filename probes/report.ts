@@ -1,5 +1,5 @@
 /** Builds and signs a probe's report: shared by the push loop and the pull handlers. Web APIs only. */
-import type { Assignments, CheckResult, Report } from "../shared/protocol.ts";
+import { type Assignments, type CheckResult, MAX_BODY_BYTES, type Report } from "../shared/protocol.ts";
 import { signedHeaders } from "../shared/signing.ts";
 import { type CheckWorld, canariesHealthy, notChecked, runChecks } from "./checks.ts";
 import { CheckSlots, SERVER_LIMITS } from "./limits.ts";
@@ -55,4 +55,39 @@ export async function signReport(
   const body = JSON.stringify(report);
   const headers = await signedHeaders(report.probe, secret, body, nowMs);
   return { body, headers: { ...headers, "content-type": "application/json" } };
+}
+
+const utf8 = new TextEncoder();
+
+/**
+ * Splits a round's report into reports whose serialized bodies each fit in `maxBytes` (CONTRACT §5's
+ * body limit by default): same probe, `sentAt` and `healthy`, each its own `id`, the results in order.
+ * A round with no results stays one report; a single result larger than the limit goes alone.
+ */
+export function splitReport(
+  report: Report,
+  maxBytes: number = MAX_BODY_BYTES,
+  newId: () => string = () => crypto.randomUUID(),
+): Report[] {
+  const parts: Report[] = [];
+  let part: Report = { ...report, results: [] };
+  let size = envelopeBytes(part);
+  for (const result of report.results) {
+    const bytes = utf8.encode(JSON.stringify(result)).length;
+    // A result after the first in a part also costs its separating comma.
+    if (part.results.length > 0 && size + bytes + 1 > maxBytes) {
+      parts.push(part);
+      part = { ...report, id: newId(), results: [] };
+      size = envelopeBytes(part);
+    }
+    size += part.results.length > 0 ? bytes + 1 : bytes;
+    part.results.push(result);
+  }
+  parts.push(part);
+  return parts;
+}
+
+/** The serialized size of a report without its results (`"results":[]` included). */
+function envelopeBytes(report: Report): number {
+  return utf8.encode(JSON.stringify({ ...report, results: [] })).length;
 }
