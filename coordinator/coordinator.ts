@@ -16,6 +16,7 @@ import {
   emptyTrack,
   newestPerEndpoint,
   olderThanFolded,
+  sameStanding,
   verdictOf,
 } from "../shared/quorum.ts";
 import type { NameserverView } from "./dns/nameserver-status.ts";
@@ -76,6 +77,8 @@ export class Coordinator {
   readonly #services = new Map<string, ServiceState>();
   readonly #serviceByName: Map<string, ServiceConfig>;
   readonly #tracks = new Map<string, TrackRow>();
+  /** The `seenAt` of each track as last stored: never later than the one in memory. */
+  readonly #storedSeenAt = new Map<string, number | null>();
   readonly #probes = new Map<string, ProbeRow>();
   /** Each probe's latest round (its `sentAt`): the parts of one round add up their not-checked counts. */
   readonly #rounds = new Map<string, string>();
@@ -114,8 +117,11 @@ export class Coordinator {
     };
     const coordinator = new Coordinator(deps, new Reconciler(deps.providers, reconcilerOptions));
     self = coordinator;
-    for (const row of snapshot.tracks)
-      coordinator.#tracks.set(trackKey(row.probe, row.service, row.endpoint), row);
+    for (const row of snapshot.tracks) {
+      const key = trackKey(row.probe, row.service, row.endpoint);
+      coordinator.#tracks.set(key, row);
+      coordinator.#storedSeenAt.set(key, row.track.seenAt);
+    }
     for (const row of snapshot.probes) coordinator.#probes.set(row.id, row);
     const stored = new Map(snapshot.services.map((s) => [s.name, s]));
     // A provider last seen in sync with the *previous* target is unfinished too (killed before its write began).
@@ -218,6 +224,7 @@ export class Coordinator {
       };
       // Keyed by probe|service|endpoint: a report can carry thousands of results (one per path).
       const changed = new Map<string, TrackRow>();
+      const stored: TrackRow[] = [];
       const touched = new Set<string>();
       if (report.healthy) {
         // One result per endpoint counts (the newest); one older than the result already folded is ignored.
@@ -232,30 +239,40 @@ export class Coordinator {
           if (result.latencyMs !== undefined) last.latencyMs = result.latencyMs;
           if (result.error !== undefined) last.error = result.error;
           const track = applyResult(previous ?? emptyTrack(), last, svc, now);
-          changed.set(key, {
-            probe: report.probe,
-            service: result.service,
-            endpoint: result.endpoint,
-            track,
-          });
+          const row = { probe: report.probe, service: result.service, endpoint: result.endpoint, track };
+          changed.set(key, row);
+          if (this.#mustStore(key, previous, track, now)) stored.push(row);
           touched.add(result.service);
         }
       }
-      const tracks = [...changed.values()];
       const events: NewEvent[] = wasSilent
         ? [{ at: now, type: "probe.back", message: `Probe "${report.probe}" is reporting again` }]
         : [];
       await this.#commit({
         report: { probe: report.probe, id: report.id, at: now },
-        tracks,
+        tracks: stored,
         probes: [probe],
         events,
       });
       for (const [key, row] of changed) this.#tracks.set(key, row);
+      for (const row of stored)
+        this.#storedSeenAt.set(trackKey(row.probe, row.service, row.endpoint), row.track.seenAt);
       this.#probes.set(probe.id, probe);
       this.#rounds.set(probe.id, report.sentAt);
       await this.#round(now, touched.size > 0 ? touched : null);
     });
+  }
+
+  /**
+   * Whether a folded track must be written: its standing changed, or its stored `seenAt` is more than
+   * an interval old. Otherwise the store keeps an older `seenAt` (and `last`): after a restart such a
+   * vote turns stale sooner than it would have, never later, and the next report refreshes it.
+   */
+  #mustStore(key: string, previous: EndpointTrack | undefined, track: EndpointTrack, now: number): boolean {
+    const storedSeenAt = this.#storedSeenAt.get(key);
+    if (!previous || storedSeenAt === undefined || storedSeenAt === null) return true;
+    if (now - storedSeenAt > this.config.probes.interval) return true;
+    return !sameStanding(previous, track);
   }
 
   /** Whether a report id from this probe was already accepted (false when the store cannot say). */

@@ -33,7 +33,8 @@ export function emptyTrack(): EndpointTrack {
 
 /**
  * Folds one check result, received at `seenAt`, into a track: `down` after `failAfter` failures in a
- * row, `up` after `recoverAfter` successes.
+ * row, `up` after `recoverAfter` successes. The streaks stop at their thresholds (a longer streak
+ * votes the same), so a track whose vote holds keeps the same counters from one report to the next.
  */
 export function applyResult(
   track: EndpointTrack,
@@ -41,12 +42,27 @@ export function applyResult(
   thresholds: { failAfter: number; recoverAfter: number },
   seenAt: number,
 ): EndpointTrack {
-  const fails = result.ok ? 0 : track.fails + 1;
-  const oks = result.ok ? track.oks + 1 : 0;
+  const fails = result.ok ? 0 : Math.min(track.fails + 1, thresholds.failAfter);
+  const oks = result.ok ? Math.min(track.oks + 1, thresholds.recoverAfter) : 0;
   let vote = track.vote;
   if (fails >= thresholds.failAfter) vote = "down";
   else if (oks >= thresholds.recoverAfter) vote = "up";
   return { fails, oks, vote, seenAt, last: result };
+}
+
+/**
+ * Whether two tracks stand the same: streaks, vote and the latest result's outcome (not its time,
+ * latency or `seenAt`, which move with every report).
+ */
+export function sameStanding(a: EndpointTrack, b: EndpointTrack): boolean {
+  return (
+    a.fails === b.fails &&
+    a.oks === b.oks &&
+    a.vote === b.vote &&
+    a.last?.ok === b.last?.ok &&
+    a.last?.status === b.last?.status &&
+    a.last?.error === b.last?.error
+  );
 }
 
 /** Whether a result checked at `checkedAt` is older than the one the track already folded (it is then ignored). */

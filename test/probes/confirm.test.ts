@@ -96,7 +96,8 @@ describe("fast confirmation on a push probe", () => {
     const starts = mesh.checks.map((c) => c.start - mesh.t0);
     // Round at 0 (ends at 100), confirmations at 2600 and 5200 (failAfter 3 reached), next round at 10 000.
     expect(starts).toEqual([0, 2600, 5200, 10_000]);
-    expect(mesh.coordinator.track("p1", "web", "primary")).toMatchObject({ fails: 4, vote: "down" });
+    // Four failed checks; the streak stops at failAfter (3).
+    expect(mesh.coordinator.track("p1", "web", "primary")).toMatchObject({ fails: 3, vote: "down" });
     expect(mesh.probe.confirmations).toBe(2);
     // Each failure went out at once, alone, signed and accepted; the round's own report left it out.
     const alone = mesh.reports.filter((r) => r.results.length === 1 && r.results[0]?.endpoint === "primary");
