@@ -113,7 +113,7 @@ ${PROBES.map((id, i) => `    - { id: ${id}, provider: edge${i}, secretEnv: S_${i
 }
 
 /** Accepted reports per second of a coordinator process with its data dir under `root`. */
-async function coordinatorRate(root: string, seconds: number, profileDir?: string) {
+async function coordinatorRate(root: string, seconds: number, profileDir?: string, bin = BIN) {
   const dir = mkdtempSync(join(root, "hm-bench-"));
   writeFileSync(join(dir, "healthmesh.yaml"), configYaml());
   const env: Record<string, string> = { HEALTHMESH_API_TOKEN: "bench" };
@@ -121,7 +121,7 @@ async function coordinatorRate(root: string, seconds: number, profileDir?: strin
   const profile = profileDir ? ["--cpu-prof", `--cpu-prof-dir=${profileDir}`] : [];
   const config = join(dir, "healthmesh.yaml");
   const coordinator = await pinned(
-    [...profile, BIN, "coordinator", "--config", config, "--port", "0", "--data", join(dir, "data")],
+    [...profile, bin, "coordinator", "--config", config, "--port", "0", "--data", join(dir, "data")],
     env,
   );
   try {
@@ -160,8 +160,25 @@ export async function ingest(options: { seconds?: number; profileDir?: string } 
         note: `${run.result["2xx"]} accepted, ${failed} refused or failed, pool ${run.pool}`,
       });
     }
+    // Another checkout's bin (HEALTHMESH_BENCH_BEFORE=/path/bin/healthmesh.mjs): before and after, one run.
+    const before = process.env.HEALTHMESH_BENCH_BEFORE;
+    if (before) rows.push(await beforeAndAfter(before, seconds, bareRate));
     return rows;
   } finally {
     execFileSync("taskset", ["-pc", "0,1", String(process.pid)], { stdio: "ignore" });
   }
+}
+
+/** The same ingest on disk with another checkout's coordinator, then this one's again, side by side. */
+async function beforeAndAfter(bin: string, seconds: number, bareRate: number): Promise<Row> {
+  const then = await coordinatorRate(tmpdir(), seconds, undefined, bin);
+  const now = await coordinatorRate(tmpdir(), seconds);
+  return {
+    bench: "2 report ingest",
+    case: `signed reports on disk: this checkout against ${bin}`,
+    figure: `${now.rate.toFixed(0)} reports/s against ${then.rate.toFixed(0)} reports/s`,
+    baseline: `${bareRate.toFixed(0)} req/s bare node:http`,
+    ratio: `${((now.rate / then.rate) * 100).toFixed(1)}%`,
+    note: `${((now.rate / bareRate) * 100).toFixed(1)}% against ${((then.rate / bareRate) * 100).toFixed(1)}% of bare`,
+  };
 }
