@@ -14,6 +14,7 @@ import { configFromObject } from "../shared/config.ts";
 import { silentLogger } from "../shared/log.ts";
 import { startCloudflareStandin } from "../standins/cloudflare.ts";
 import { startDesecStandin } from "../standins/desec.ts";
+import { cloudflareSource, desecSource, startDnsServer } from "../standins/dns-server.ts";
 import { type Origin, startOrigin, startSink } from "./origins.ts";
 
 const PROBES = [
@@ -49,12 +50,25 @@ export async function runDemo(options: {
     tokens: [env.DESEC_TOKEN ?? ""],
     domains: [{ name: "example.com", minimumTtl: 3600 }],
   });
+  // Each stand-in's nameserver serves its store over DNS: the coordinator asks them what the world sees.
+  const cloudflareNs = await startDnsServer({
+    zone: "example.com",
+    source: cloudflareSource(cloudflare.standin, "example.com"),
+  });
+  const desecNs = await startDnsServer({
+    zone: "example.com",
+    source: desecSource(desec.standin, "example.com"),
+  });
   for (const p of PROBES) env[`SECRET_${p.id.replace(/-/g, "_").toUpperCase()}`] = crypto.randomUUID();
   const config = configFromObject({
     zone: "example.com",
     providers: {
-      cloudflare: { tokenEnv: "CLOUDFLARE_API_TOKEN", apiBase: cloudflare.apiBase },
-      desec: { tokenEnv: "DESEC_TOKEN", apiBase: desec.apiBase },
+      cloudflare: {
+        tokenEnv: "CLOUDFLARE_API_TOKEN",
+        apiBase: cloudflare.apiBase,
+        nameservers: [cloudflareNs.address],
+      },
+      desec: { tokenEnv: "DESEC_TOKEN", apiBase: desec.apiBase, nameservers: [desecNs.address] },
     },
     services: [
       {
@@ -149,8 +163,14 @@ export async function runDemo(options: {
   const deadline = started + (options.timeoutMs ?? 55_000);
   const rows = () =>
     running.coordinator.reconciler.states().filter((r) => r.router === "web-router.example.com");
+  // Served means the APIs confirmed it and both providers' nameservers answer it over DNS.
+  const nameserversServe = (target: string) =>
+    (running.coordinator.nameservers?.serving() ?? []).filter((n) => n.matches && n.values?.[0] === target)
+      .length === 2;
   const servedBy = (target: string) =>
-    rows().length === 2 && rows().every((r) => r.state === "in-sync" && r.target === target);
+    rows().length === 2 &&
+    rows().every((r) => r.state === "in-sync" && r.target === target) &&
+    nameserversServe(target);
   const showDns = () => {
     const cf = [...cloudflare.standin.records("example.com").values()].find(
       (r) => r.name === "web-router.example.com",
@@ -158,6 +178,10 @@ export async function runDemo(options: {
     const ds = desec.standin.rrsets("example.com").get("web-router/CNAME");
     say(
       `  Cloudflare API serves web-router CNAME ${cf?.content ?? "(none)"} TTL ${cf?.ttl ?? "-"}; deSEC API serves ${ds?.records[0] ?? "(none)"} TTL ${ds?.ttl ?? "-"}`,
+    );
+    const served = running.coordinator.nameservers?.serving() ?? [];
+    say(
+      `  their nameservers answer (DNS): ${served.map((n) => `${n.provider} ${n.values?.join(", ") ?? "?"}`).join("; ")}`,
     );
   };
   const waitFor = async (what: string, test: () => boolean) => {
@@ -206,6 +230,7 @@ export async function runDemo(options: {
     for (const probe of probes) probe.stop();
     await running.close();
     await Promise.all([primary.close(), secondary.close(), sink.close(), cloudflare.close(), desec.close()]);
+    await Promise.all([cloudflareNs.stop(), desecNs.stop()]);
     rmSync(dataDir, { recursive: true, force: true });
   }
   return code;
