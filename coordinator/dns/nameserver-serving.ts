@@ -48,12 +48,29 @@ export function routerValues(answers: readonly AnswerRecord[], router: string): 
 
 /** Whether two value lists hold the same values, case and order aside. */
 export function sameValues(a: readonly string[], b: readonly string[]): boolean {
-  const norm = (v: readonly string[]) =>
-    [...v]
-      .map((x) => x.toLowerCase())
-      .sort()
-      .join(" ");
+  const norm = (v: readonly string[]) => v.map(canonicalValue).sort().join(" ");
   return norm(a) === norm(b);
+}
+
+/** Whether a desired router value is an address set ("192.0.2.1, 2001:db8::1") rather than a CNAME target (ends with a dot). */
+export function isAddressTarget(target: string): boolean {
+  return !target.trim().endsWith(".");
+}
+
+/** The values a router's nameservers should serve for a desired value: the CNAME target, or each address. */
+export function expectedValues(target: string): string[] {
+  return isAddressTarget(target) ? target.split(/[\s,]+/).filter((a) => a.length > 0) : [target];
+}
+
+/** A value as compared: lowercase, IPv6 in RFC 5952 form (the URL parser's), so "2001:DB8:0::1" equals "2001:db8::1". */
+function canonicalValue(value: string): string {
+  const v = value.trim().toLowerCase();
+  if (!v.includes(":")) return v;
+  try {
+    return new URL(`http://[${v}]/`).hostname.slice(1, -1);
+  } catch {
+    return v;
+  }
 }
 
 /** Values quoted for a message, or "nothing". */

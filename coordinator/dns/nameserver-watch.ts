@@ -17,6 +17,8 @@ import {
 } from "./nameserver.ts";
 import {
   describeValues,
+  expectedValues,
+  isAddressTarget,
   type ProviderNameservers,
   routerValues,
   type ServerAnswer,
@@ -198,18 +200,21 @@ export class NameserverWatch {
     counters: ProviderNameservers,
   ): Promise<ServerAnswer> {
     const where = formatAddress(server);
-    const type: QueryType = "CNAME";
-    counters.queries++;
+    // An address router (CONTRACT §3) is an A/AAAA pair: both questions, one merged answer.
+    const types: QueryType[] = isAddressTarget(d.target) ? ["A", "AAAA"] : ["CNAME"];
+    counters.queries += types.length;
     try {
-      const answer = await this.#o.client.query(
-        server,
-        { name: d.router, type },
-        { timeoutMs: this.#o.timeoutMs },
+      const parts = await Promise.all(
+        types.map((type) =>
+          this.#o.client.query(server, { name: d.router, type }, { timeoutMs: this.#o.timeoutMs }),
+        ),
       );
-      if (answer.rcode !== "NOERROR" && answer.rcode !== "NXDOMAIN") {
+      const failed = parts.find((p) => p.rcode !== "NOERROR" && p.rcode !== "NXDOMAIN");
+      if (failed) {
         counters.queryErrors++;
-        return { server: where, rcode: answer.rcode, error: `${where} answered ${answer.rcode}` };
+        return { server: where, rcode: failed.rcode, error: `${where} answered ${failed.rcode}` };
       }
+      const answer = { rcode: parts[0]?.rcode ?? "NOERROR", answers: parts.flatMap((p) => p.answers) };
       const owner = `${d.router.toLowerCase().replace(/\.$/, "")}.`;
       const ttl = answer.answers.find((a) => a.name === owner)?.ttl;
       return {
@@ -235,14 +240,14 @@ export class NameserverWatch {
     const answered = servers.filter((s) => s.values !== undefined);
     const texts = new Set(answered.map((s) => (s.values ?? []).join(" ")));
     const values = answered.length > 0 && texts.size === 1 ? (answered[0]?.values ?? []) : null;
-    const want = d.target.toLowerCase();
-    const matches = answered.length > 0 && answered.every((s) => sameValues(s.values ?? [], [want]));
+    const want = expectedValues(d.target);
+    const matches = answered.length > 0 && answered.every((s) => sameValues(s.values ?? [], want));
     const acceptedKey = `${k}\u0000${d.target}`;
     const accepted = api?.state === "in-sync" && api.target === d.target;
     if (!accepted) this.#acceptedAt.delete(acceptedKey);
     else if (!this.#acceptedAt.has(acceptedKey)) this.#acceptedAt.set(acceptedKey, now);
     const since = this.#acceptedAt.get(acceptedKey);
-    const stale = answered.filter((s) => !sameValues(s.values ?? [], [want]));
+    const stale = answered.filter((s) => !sameValues(s.values ?? [], want));
     if (stale.length === 0) this.#staleSince.delete(k);
     else if (!this.#staleSince.has(k)) this.#staleSince.set(k, now);
     const overdue = accepted && since !== undefined && stale.length > 0 && now - since >= this.#o.lagAfterMs;
