@@ -2,6 +2,7 @@
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { type ServerType, serve } from "@hono/node-server";
+import Database from "better-sqlite3";
 
 /** The port could not be bound; nothing else was started. */
 export class ListenError extends Error {}
@@ -40,38 +41,49 @@ export function bindServer(host: string, port: number): Promise<BoundServer> {
 }
 
 /**
- * Takes `DIR/coordinator.pid` for this process: refused while another live process holds it, taken
- * over when its process is gone (after a crash or `kill -9`). Returns the release function.
+ * Claims `dir` for this process with a lock the kernel releases when the process dies, however it
+ * dies: SQLite's exclusive locking mode on `DIR/coordinator.lock` (a POSIX record lock underneath).
+ * A crashed, `kill -9`ed or zombie coordinator, or a PID reused after a reboot, never blocks a start;
+ * a live coordinator on `dir` is refused with DataDirInUseError. `DIR/coordinator.pid` only names the
+ * holder in that message. Returns the release function.
  */
 export function lockDataDir(dir: string): () => void {
   mkdirSync(dir, { recursive: true });
-  const file = join(dir, "coordinator.pid");
-  let holder: number | null = null;
+  const pidFile = join(dir, "coordinator.pid");
+  const db = new Database(join(dir, "coordinator.lock"), { timeout: 0 });
   try {
-    holder = Number(readFileSync(file, "utf8").trim()) || null;
-  } catch {
-    // no lock file: the directory is free
+    db.pragma("locking_mode = EXCLUSIVE");
+    // The first write takes the EXCLUSIVE lock, and in this mode it is kept until the connection closes.
+    db.exec("BEGIN EXCLUSIVE");
+    db.exec("CREATE TABLE IF NOT EXISTS holder (pid INTEGER NOT NULL, since TEXT NOT NULL)");
+    db.prepare("INSERT INTO holder (pid, since) VALUES (?, ?)").run(process.pid, new Date().toISOString());
+    db.exec("DELETE FROM holder WHERE rowid NOT IN (SELECT max(rowid) FROM holder)");
+    db.exec("COMMIT");
+  } catch (error) {
+    db.close();
+    if ((error as { code?: string }).code?.startsWith("SQLITE_BUSY")) throw inUse(dir, pidFile); // better-sqlite3's SqliteError
+    throw error;
   }
-  if (holder !== null && holder !== process.pid && isAlive(holder)) {
-    throw new DataDirInUseError(
-      `Data directory "${dir}" is in use by the coordinator with PID ${holder}: stop it, or give this one another --data`,
-    );
-  }
-  writeFileSync(file, `${process.pid}\n`);
+  writeFileSync(pidFile, `${process.pid}\n`);
   return () => {
     try {
-      if (Number(readFileSync(file, "utf8").trim()) === process.pid) rmSync(file);
+      if (Number(readFileSync(pidFile, "utf8").trim()) === process.pid) rmSync(pidFile);
     } catch {
       // already gone
     }
+    db.close();
   };
 }
 
-function isAlive(pid: number): boolean {
+function inUse(dir: string, pidFile: string): DataDirInUseError {
+  let holder: number | null = null;
   try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === "EPERM"; // it exists, owned by someone else
+    holder = Number(readFileSync(pidFile, "utf8").trim()) || null;
+  } catch {
+    // removed by someone: the lock still holds, only the name is unknown
   }
+  const who = holder === null ? "another coordinator" : `the coordinator with PID ${holder}`;
+  return new DataDirInUseError(
+    `Data directory "${dir}" is in use by ${who}: stop it, or give this one another --data`,
+  );
 }
