@@ -24,7 +24,7 @@ Commands:
   status [--coordinator URL[,URL...]] [--json]
   failover SERVICE --to primary|secondary [--reason TEXT]
   pause SERVICE [--reason TEXT]
-  resume SERVICE [--reason TEXT]
+  resume SERVICE [--reason TEXT]   (status needs a read token; failover, pause, resume an operate one)
   alert test [--to NAME]           send a test message to each configured alert destination
   demo                             run the whole mesh on this machine and watch a failover
 
@@ -32,6 +32,8 @@ Common options:
   --config FILE                    config file (default ./healthmesh.yaml)
   --coordinator URL[,URL...]       coordinator(s) for status and operator actions; the first that answers
                                    (default $HEALTHMESH_COORDINATOR or http://127.0.0.1:8080)
+  --as NAME                        act as the operator NAME of coordinator.operators (its tokenEnv);
+                                   default: the first whose token is set, coordinator.apiTokenEnv first
 `;
 
 const options = {
@@ -41,6 +43,7 @@ const options = {
   data: { type: "string", default: "./.healthmesh" },
   id: { type: "string" },
   coordinator: { type: "string" },
+  as: { type: "string" },
   to: { type: "string" },
   reason: { type: "string" },
   json: { type: "boolean", default: false },
@@ -83,7 +86,8 @@ type Values = ReturnType<typeof parseArgs<{ options: typeof options; allowPositi
 
 async function run(command: string, rest: string[], values: Values): Promise<number> {
   const coordinatorUrl = values.coordinator ?? process.env.HEALTHMESH_COORDINATOR ?? "http://127.0.0.1:8080";
-  const token = () => operatorToken(values.config, values.config !== options.config.default);
+  const token = (need: "read" | "operate" = "read") =>
+    operatorToken(values.config, values.config !== options.config.default, { as: values.as, need });
   switch (command) {
     case "validate": {
       const config = loadConfigFile(values.config);
@@ -151,7 +155,8 @@ async function run(command: string, rest: string[], values: Values): Promise<num
     case "resume": {
       const service = rest[0];
       if (!service) throw new UsageError(`Missing SERVICE: healthmesh ${command} SERVICE`);
-      const body: Record<string, string> = { actor: `cli:${process.env.USER ?? "operator"}` };
+      const operate = token("operate");
+      const body: Record<string, string> = {}; // the actor is the token's operator, never a body field
       if (values.reason) body.reason = values.reason;
       if (command === "failover") {
         if (values.to !== "primary" && values.to !== "secondary")
@@ -161,9 +166,9 @@ async function run(command: string, rest: string[], values: Values): Promise<num
       await callApi(coordinatorUrl, `/v1/services/${encodeURIComponent(service)}/${command}`, {
         method: "POST",
         body,
-        token: token(),
+        token: operate,
       });
-      console.log(`${command} ${service}: done`);
+      console.log(`${command} ${service}: done (as ${operate.operator})`);
       return 0;
     }
     case "alert": {

@@ -28,21 +28,57 @@ export function loadConfigFile(file: string, warn: (line: string) => void = (l) 
   return result.config;
 }
 
+/** Which operator token the CLI sends: the variable it is read from, its value, and the operator's name. */
+export interface CliToken {
+  name: string;
+  value: string | undefined;
+  operator: string;
+}
+
 /**
- * The operator API token: from the variable the config names (`coordinator.apiTokenEnv`) when the
- * config file can be read, else `HEALTHMESH_API_TOKEN`. An explicitly named config must be valid.
+ * The operator token to send. `--as NAME` picks `coordinator.operators[]` NAME (or "operator", the
+ * token in `coordinator.apiTokenEnv`); otherwise the first of those whose variable is set and whose
+ * role allows `need` (`coordinator.apiTokenEnv` first). Without a readable config file:
+ * `HEALTHMESH_API_TOKEN`. An explicitly named config must be valid.
  */
-export function operatorToken(file: string, explicit: boolean): { name: string; value: string | undefined } {
-  let name = "HEALTHMESH_API_TOKEN";
-  if (explicit || existsSync(file)) name = loadConfigFile(file, () => {}).coordinator.apiTokenEnv;
-  return { name, value: process.env[name] };
+export function operatorToken(
+  file: string,
+  explicit: boolean,
+  options: { as?: string | undefined; need?: "read" | "operate" } = {},
+): CliToken {
+  const fallback = { name: "HEALTHMESH_API_TOKEN", operator: "operator" };
+  const config = explicit || existsSync(file) ? loadConfigFile(file, () => {}) : null;
+  const candidates = config ? tokenCandidates(config) : [{ ...fallback, role: "operate" as const }];
+  if (options.as !== undefined) {
+    const chosen = candidates.find((c) => c.operator === options.as);
+    if (!chosen)
+      throw new UsageError(
+        `Unknown operator "${options.as}" for --as: use one of ${candidates.map((c) => `"${c.operator}"`).join(", ")}`,
+      );
+    return { name: chosen.name, operator: chosen.operator, value: process.env[chosen.name] };
+  }
+  const allowed = candidates.filter((c) => options.need !== "operate" || c.role === "operate");
+  const chosen = allowed.find((c) => process.env[c.name]) ?? allowed[0] ?? candidates[0] ?? fallback;
+  return { name: chosen.name, operator: chosen.operator, value: process.env[chosen.name] };
+}
+
+function tokenCandidates(config: Config): { name: string; operator: string; role: "read" | "operate" }[] {
+  const listed = (config.coordinator.operators ?? []).map((o) => ({
+    name: o.tokenEnv,
+    operator: o.name,
+    role: o.role,
+  }));
+  const legacy = listed.some((o) => o.operator === "operator")
+    ? []
+    : [{ name: config.coordinator.apiTokenEnv, operator: "operator", role: "operate" as const }];
+  return [...legacy, ...listed];
 }
 
 /** Calls the coordinator's operator API with the bearer token from the environment. */
 export async function callApi(
   base: string,
   path: string,
-  options: { method?: string; body?: unknown; token: { name: string; value: string | undefined } },
+  options: { method?: string; body?: unknown; token: CliToken },
 ): Promise<unknown> {
   if (!options.token.value) throw new UsageError(`Missing API token: set ${options.token.name}`);
   // Several coordinators (an HA cluster, CONTRACT §8): comma-separated, the first that answers is used.
@@ -81,6 +117,8 @@ export async function callApi(
   if (!response.ok) {
     const message = (json as { error?: { message?: string } })?.error?.message ?? text; // error bodies follow CONTRACT §6
     const fault = new Error(`Coordinator answered ${response.status}: ${message}`);
+    if (response.status === 403)
+      throw new UsageError(`${fault.message} (the token of "${options.token.operator}")`);
     if (response.status === 400 || response.status === 404 || response.status === 409)
       throw new UsageError(fault.message);
     throw fault;

@@ -8,6 +8,7 @@ import type { Clock } from "../shared/clock.ts";
 import type { Logger } from "../shared/log.ts";
 import type { Report } from "../shared/protocol.ts";
 import { destinationNames } from "./alerts/factory.ts";
+import { LEGACY_OPERATOR, OperatorAuth, type OperatorToken } from "./auth.ts";
 import { ActionError, type Coordinator } from "./coordinator.ts";
 import { HttpError } from "./http-error.ts";
 import { CoordinatorMetrics } from "./metrics.ts";
@@ -24,8 +25,10 @@ export interface AppDeps {
   coordinator: Coordinator;
   clock: Clock;
   log: Logger;
-  /** The operator API's bearer token. */
-  apiToken: string;
+  /** The operators' bearer tokens with their names and roles (see auth.ts `operatorTokens`). */
+  operators?: readonly OperatorToken[];
+  /** A single `operate` token named "operator" (what `coordinator.apiTokenEnv` gives), when `operators` is absent. */
+  apiToken?: string;
   /** A configured probe's shared secret, or undefined for an unknown probe. */
   secretFor: (probeId: string) => string | undefined;
   /** Called after a report was accepted and folded (pushed ones and pulled ones that go through ingest). */
@@ -41,6 +44,10 @@ export function buildApp(deps: AppDeps): OpenAPIHono {
   const destinations = destinationNames(deps.coordinator.config.alerts);
   const metrics = deps.metrics ?? new CoordinatorMetrics({ refusalReasons, destinations });
   const ui = { history: new LatencyHistory(), recent: new RecentEvents(), metrics };
+  const legacy = deps.apiToken
+    ? [{ name: LEGACY_OPERATOR, role: "operate" as const, token: deps.apiToken }]
+    : [];
+  const auth = new OperatorAuth(deps.operators ?? legacy);
   const probeDeps: AppDeps = {
     ...deps,
     onAccepted: (probeId, report) => {
@@ -55,9 +62,9 @@ export function buildApp(deps: AppDeps): OpenAPIHono {
   };
   app.openapi(healthzRoute, (c) => c.json({ ok: true as const }, 200));
   mountProbeRoutes(app, probeDeps);
-  mountOperatorRoutes(app, deps);
-  mountUiRoutes(app, deps, ui);
-  mountMetaRoutes(app, deps, metrics);
+  mountOperatorRoutes(app, deps, auth);
+  mountUiRoutes(app, deps, { ...ui, auth });
+  mountMetaRoutes(app, deps, { metrics, auth });
   app.notFound((c) =>
     c.json({ error: { code: "not_found", message: `No route for ${c.req.method} ${c.req.path}` } }, 404),
   );

@@ -13,6 +13,7 @@ import { startAlerts } from "./alerts/alerts.ts";
 import { destinationNames } from "./alerts/factory.ts";
 import { DurableOutbox } from "./alerts/outbox-durable.ts";
 import { buildApp } from "./app.ts";
+import { OperatorSetupError, type OperatorToken, operatorTokens } from "./auth.ts";
 import { Coordinator } from "./coordinator.ts";
 import { createProviders } from "./dns/factory.ts";
 import { routerTtlProblems } from "./dns/preflight.ts";
@@ -118,13 +119,16 @@ export function readConfig(env: CoordinatorEnv): Config {
   return parsed.config;
 }
 
-/** Reads the API token and the probe secrets the config names; throws `CoordinatorSetupError` naming a missing one. */
+/** Reads the operator tokens and the probe secrets the config names; throws `CoordinatorSetupError` naming a missing one. */
 export function readSecrets(config: Config, env: (name: string) => string | undefined) {
-  const apiToken = env(config.coordinator.apiTokenEnv);
-  if (!apiToken)
-    throw new CoordinatorSetupError(
-      `Missing API token: set the Worker secret ${config.coordinator.apiTokenEnv} (coordinator.apiTokenEnv)`,
-    );
+  let operators: OperatorToken[];
+  try {
+    operators = operatorTokens(config, env);
+  } catch (error) {
+    if (error instanceof OperatorSetupError)
+      throw new CoordinatorSetupError(`${error.message} (a Worker secret)`);
+    throw error;
+  }
   const secrets = new Map<string, string>();
   config.probes.members.forEach((member, i) => {
     const secret = env(member.secretEnv);
@@ -134,7 +138,7 @@ export function readSecrets(config: Config, env: (name: string) => string | unde
       );
     secrets.set(member.id, secret);
   });
-  return { apiToken, secretFor: (id: string) => secrets.get(id) };
+  return { operators, secretFor: (id: string) => secrets.get(id) };
 }
 
 async function openCoordinator(
@@ -147,7 +151,7 @@ async function openCoordinator(
     const value = bindings[name];
     return typeof value === "string" ? value : undefined;
   };
-  const { apiToken, secretFor } = readSecrets(config, env);
+  const { operators, secretFor } = readSecrets(config, env);
   const clock = systemClock();
   // Workers refuse a `fetch` called with another `this`, so it is wrapped, not passed as is.
   const world = { fetch: (input: RequestInfo | URL, init?: RequestInit) => fetch(input, init), clock, log };
@@ -176,7 +180,7 @@ async function openCoordinator(
   const pulls = new PullLoop({ coordinator, secretFor, ingest, ...world });
   // Every accepted report may call for pull members to confirm a suspected failure at once.
   const onAccepted = (_probe: string, report: Report) => pulls.noticeReport(report);
-  const app = buildApp({ metrics, coordinator, apiToken, secretFor, onAccepted, ...world });
+  const app = buildApp({ metrics, coordinator, operators, secretFor, onAccepted, ...world });
   // Arm the tick unless an alarm is already set (it survives restarts); the Worker's cron re-arms it too.
   if ((await state.storage.getAlarm()) === null)
     await state.storage.setAlarm(clock.now() + config.probes.interval);

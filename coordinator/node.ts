@@ -6,6 +6,7 @@ import { startAlerts } from "./alerts/alerts.ts";
 import { destinationNames } from "./alerts/factory.ts";
 import { SqliteOutbox } from "./alerts/outbox-sqlite.ts";
 import { buildApp } from "./app.ts";
+import { OperatorSetupError, type OperatorToken, operatorTokens } from "./auth.ts";
 import { Coordinator, type CoordinatorDeps } from "./coordinator.ts";
 import { createProviders } from "./dns/factory.ts";
 import { type RunningWatch, startNameserverWatch } from "./dns/nameserver-node.ts";
@@ -48,11 +49,13 @@ export interface StartOptions {
  */
 export async function startCoordinator(options: StartOptions): Promise<RunningCoordinator> {
   const { config, env } = options;
-  const apiToken = env[config.coordinator.apiTokenEnv];
-  if (!apiToken)
-    throw new EnvError(
-      `Missing API token: set the environment variable ${config.coordinator.apiTokenEnv} (coordinator.apiTokenEnv)`,
-    );
+  let operators: OperatorToken[];
+  try {
+    operators = operatorTokens(config, (name) => env[name]);
+  } catch (error) {
+    if (error instanceof OperatorSetupError) throw new EnvError(error.message);
+    throw error;
+  }
   const secrets = new Map<string, string>();
   config.probes.members.forEach((member, i) => {
     const secret = env[member.secretEnv];
@@ -71,7 +74,7 @@ export async function startCoordinator(options: StartOptions): Promise<RunningCo
     throw error;
   }
   try {
-    return await assemble(options, { apiToken, secrets, bound, release });
+    return await assemble(options, { operators, secrets, bound, release });
   } catch (error) {
     await bound.close();
     release();
@@ -82,10 +85,10 @@ export async function startCoordinator(options: StartOptions): Promise<RunningCo
 /** Opens the store, alerting, the coordinator, the app and the pull loop behind an already bound port. */
 async function assemble(
   options: StartOptions,
-  held: { apiToken: string; secrets: Map<string, string>; bound: BoundServer; release: () => void },
+  held: { operators: OperatorToken[]; secrets: Map<string, string>; bound: BoundServer; release: () => void },
 ): Promise<RunningCoordinator> {
   const { config, env } = options;
-  const { apiToken, secrets, bound } = held;
+  const { operators, secrets, bound } = held;
   const clock = systemClock();
   const ttlProblems = await routerTtlProblems(
     config,
@@ -163,7 +166,7 @@ async function assemble(
     coordinator,
     clock,
     log: options.log,
-    apiToken,
+    operators,
     secretFor: (id) => secrets.get(id),
     // Every accepted report may call for pull members to confirm a suspected failure at once.
     onAccepted: (_probe, report) => pulls.noticeReport(report),

@@ -9,14 +9,17 @@
  */
 import type { Config } from "../shared/config-schema.ts";
 import { MAX_BODY_BYTES } from "../shared/protocol.ts";
-import { constantTimeEqual, verifySignature } from "../shared/signing.ts";
+import { verifySignature } from "../shared/signing.ts";
+import { OperatorAuth, type OperatorToken } from "./auth.ts";
+import { HttpError } from "./http-error.ts";
 import { docsPageHtml } from "./ui/docs-page.ts";
 import { PAGE_CSP, statusPageHtml } from "./ui/page.ts";
 
 /** What the gate decides with. */
 export interface GateContext {
   config: Config;
-  apiToken: string;
+  /** The operators' tokens (any role passes the gate; the object checks the role). */
+  operators: readonly OperatorToken[];
   secretFor: (probeId: string) => string | undefined;
   nowMs: number;
 }
@@ -37,7 +40,7 @@ export async function gate(request: Request, context: GateContext): Promise<Gate
   const assignments = read ? ASSIGNMENTS.exec(pathname) : null;
   if (assignments) return signedAssignments(request, decodeURIComponent(assignments[1] ?? ""), context);
   if (read && isPublicView(pathname, context.config)) return { forward: request };
-  const refusal = tokenRefusal(request.headers.get("authorization"), context.apiToken);
+  const refusal = tokenRefusal(request.headers.get("authorization"), context.operators);
   return refusal ? { answer: refusal } : { forward: request };
 }
 
@@ -80,12 +83,14 @@ async function signatureRefusal(
   return check.ok ? null : refusal(401, check.code, check.message);
 }
 
-function tokenRefusal(header: string | null, token: string): Response | null {
-  const match = /^Bearer\s+(.+)$/i.exec(header ?? "");
-  if (!match?.[1])
-    return refusal(401, "unauthorized", "Missing bearer token: send Authorization: Bearer <token>");
-  if (!constantTimeEqual(match[1].trim(), token)) return refusal(401, "unauthorized", "Invalid bearer token");
-  return null;
+function tokenRefusal(header: string | null, operators: readonly OperatorToken[]): Response | null {
+  try {
+    new OperatorAuth(operators).authenticate(header ?? undefined);
+    return null;
+  } catch (error) {
+    if (error instanceof HttpError) return Response.json(error.body(), { status: error.status });
+    throw error;
+  }
 }
 
 function tooLarge(): Response {

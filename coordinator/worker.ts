@@ -39,11 +39,11 @@ function loadGateSettings(
 ): Omit<GateContext, "nowMs"> | CoordinatorSetupError {
   try {
     const config = readConfig(bindings);
-    const { apiToken, secretFor } = readSecrets(config, (name) => {
+    const { operators, secretFor } = readSecrets(config, (name) => {
       const value = bindings[name];
       return typeof value === "string" ? value : undefined;
     });
-    return { config, apiToken, secretFor };
+    return { config, operators, secretFor };
   } catch (error) {
     if (error instanceof CoordinatorSetupError) return error;
     throw error;

@@ -205,7 +205,12 @@ export const failoverBodySchema = z
   .strictObject({
     to: endpointSchema,
     reason: z.string().max(500).optional(),
-    actor: z.string().min(1).max(100).optional(),
+    actor: z
+      .string()
+      .min(1)
+      .max(100)
+      .optional()
+      .describe("Ignored (accepted from older clients): the audit log's actor is the token's operator name"),
   })
   .openapi("FailoverBody");
 /** The body of `POST /v1/services/{name}/failover`. */
@@ -214,7 +219,12 @@ export type FailoverBody = z.infer<typeof failoverBodySchema>;
 export const actionBodySchema = z
   .strictObject({
     reason: z.string().max(500).optional(),
-    actor: z.string().min(1).max(100).optional(),
+    actor: z
+      .string()
+      .min(1)
+      .max(100)
+      .optional()
+      .describe("Ignored (accepted from older clients): the audit log's actor is the token's operator name"),
   })
   .openapi("ActionBody");
 

@@ -193,8 +193,32 @@ const haSchema = z.strictObject({
   }),
 });
 
+/** A named user of the operator API (CONTRACT §3): `read` sees, `operate` also switches, pauses, resumes. */
+const operatorSchema = z.strictObject({
+  name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$/, {
+    message: 'Must be a short name such as "alice" or "ci-bot" (letters, digits, ".", "_", "@", "-")',
+  }),
+  tokenEnv: envName,
+  role: z.enum(["read", "operate"]).default("read"),
+});
+
+const operatorsSchema = z.array(operatorSchema).superRefine((operators, ctx) => {
+  const seen = new Set<string>();
+  for (const [i, operator] of operators.entries()) {
+    if (seen.has(operator.name))
+      ctx.addIssue({
+        code: "custom",
+        path: [i, "name"],
+        message: `Duplicate operator name "${operator.name}"`,
+      });
+    seen.add(operator.name);
+  }
+});
+
 const coordinatorSchema = z.strictObject({
   apiTokenEnv: envName.default("HEALTHMESH_API_TOKEN"),
+  /** Named operator tokens with roles; the audit log's `actor` is the name. */
+  operators: operatorsSchema.optional(),
   publicStatusPage: z.boolean().default(false),
   /** `/metrics` is open by default (CONTRACT §6 puts only /v1 behind the token); true requires the bearer token. */
   protectMetrics: z.boolean().default(false),

@@ -1,12 +1,12 @@
 /** Routes about the API itself: `GET /openapi.json`, `GET /docs` and `GET /metrics`. */
 import type { OpenAPIHono } from "@hono/zod-openapi";
 import type { AppDeps } from "../app.ts";
+import type { OperatorAuth } from "../auth.ts";
 import type { CoordinatorMetrics } from "../metrics.ts";
 import { buildStatus } from "../status.ts";
 import { docsPageHtml } from "../ui/docs-page.ts";
 import { PAGE_CSP } from "../ui/page.ts";
 import { errorResponses } from "./openapi.ts";
-import { requireToken } from "./operator.ts";
 
 /** The `info` block of the OpenAPI document. */
 export const API_INFO = {
@@ -18,11 +18,16 @@ export const API_INFO = {
 };
 
 /** Mounts the document, its viewer and the metrics; call after every other route is defined. */
-export function mountMetaRoutes(app: OpenAPIHono, deps: AppDeps, metrics: CoordinatorMetrics): void {
+export function mountMetaRoutes(
+  app: OpenAPIHono,
+  deps: AppDeps,
+  { metrics, auth }: { metrics: CoordinatorMetrics; auth: OperatorAuth },
+): void {
   app.openAPIRegistry.registerComponent("securitySchemes", "bearerAuth", {
     type: "http",
     scheme: "bearer",
-    description: "The operator token, from the environment variable named by coordinator.apiTokenEnv",
+    description:
+      "An operator's token (coordinator.operators[].tokenEnv, or coordinator.apiTokenEnv): any role reads, `operate` also acts",
   });
   app.openAPIRegistry.registerComponent("securitySchemes", "probeSignature", {
     type: "apiKey",
@@ -68,8 +73,7 @@ export function mountMetaRoutes(app: OpenAPIHono, deps: AppDeps, metrics: Coordi
     return c.html(docsPageHtml());
   });
   app.get("/metrics", async (c) => {
-    if (deps.coordinator.config.coordinator.protectMetrics)
-      requireToken(c.req.header("authorization"), deps.apiToken);
+    if (deps.coordinator.config.coordinator.protectMetrics) auth.authenticate(c.req.header("authorization"));
     await metrics.catchUp(deps.coordinator);
     const body = metrics.render(buildStatus(deps.coordinator, deps.clock.now()), {
       startedAt: deps.coordinator.startedAt,

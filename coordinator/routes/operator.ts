@@ -9,23 +9,21 @@ import {
   serviceStatusSchema,
   statusSchema,
 } from "../../shared/api-schema.ts";
-import { constantTimeEqual } from "../../shared/signing.ts";
 import type { AppDeps } from "../app.ts";
+import type { OperatorAuth } from "../auth.ts";
 import { HttpError } from "../http-error.ts";
 import { buildStatus } from "../status.ts";
 import { bearerAuth, errorResponses, jsonBody, jsonContent } from "./openapi.ts";
 
+declare module "hono" {
+  interface ContextVariableMap {
+    /** The name of the operator whose token authorised this request (the audit log's actor). */
+    operator: string;
+  }
+}
+
 /** Largest operator request body. */
 const MAX_ACTION_BYTES = 64 * 1024;
-
-/** Checks `Authorization: Bearer <token>`; throws 401 otherwise. */
-export function requireToken(header: string | undefined, token: string): void {
-  const match = /^Bearer\s+(.+)$/i.exec(header ?? "");
-  if (!match?.[1])
-    throw new HttpError(401, "unauthorized", "Missing bearer token: send Authorization: Bearer <token>");
-  if (!constantTimeEqual(match[1].trim(), token))
-    throw new HttpError(401, "unauthorized", "Invalid bearer token");
-}
 
 const statusRoute = createRoute({
   method: "get",
@@ -89,14 +87,22 @@ function verbRoute(verb: "pause" | "resume") {
   });
 }
 
-/** Mounts the `/v1` operator routes behind the bearer token. */
-export function mountOperatorRoutes(app: OpenAPIHono, deps: AppDeps): void {
-  for (const path of ["/v1/status", "/v1/events", "/v1/services/*"]) {
+/**
+ * Mounts the `/v1` operator routes behind the operators' tokens: reads need any token, the verbs an
+ * `operate` one; the audit log's actor is the token's name.
+ */
+export function mountOperatorRoutes(app: OpenAPIHono, deps: AppDeps, auth: OperatorAuth): void {
+  for (const path of ["/v1/status", "/v1/events"]) {
     app.use(path, async (c, next) => {
-      requireToken(c.req.header("authorization"), deps.apiToken);
+      auth.authenticate(c.req.header("authorization"));
       await next();
     });
   }
+  app.use("/v1/services/*", async (c, next) => {
+    const verb = c.req.path.split("/").at(-1) ?? "this action";
+    c.set("operator", auth.require(c.req.header("authorization"), "operate", verb).name);
+    await next();
+  });
 
   app.openapi(statusRoute, (c) => c.json(buildStatus(deps.coordinator, deps.clock.now()), 200));
 
@@ -122,7 +128,7 @@ export function mountOperatorRoutes(app: OpenAPIHono, deps: AppDeps): void {
     const body = c.req.valid("json");
     const { name } = c.req.valid("param");
     await deps.coordinator.failover(name, body.to, {
-      actor: body.actor ?? "api",
+      actor: c.get("operator"),
       ...(body.reason ? { reason: body.reason } : {}),
     });
     return c.json(serviceStatus(name), 200);
@@ -132,7 +138,7 @@ export function mountOperatorRoutes(app: OpenAPIHono, deps: AppDeps): void {
     app.openapi(verbRoute(verb), async (c) => {
       const body = c.req.valid("json");
       const { name } = c.req.valid("param");
-      const options = { actor: body.actor ?? "api", ...(body.reason ? { reason: body.reason } : {}) };
+      const options = { actor: c.get("operator"), ...(body.reason ? { reason: body.reason } : {}) };
       await deps.coordinator[verb](name, options);
       return c.json(serviceStatus(name), 200);
     });

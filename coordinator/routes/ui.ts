@@ -6,18 +6,19 @@ import { createRoute, type OpenAPIHono } from "@hono/zod-openapi";
 import { dashboardSchema } from "../../shared/api-schema.ts";
 import { destinationNames } from "../alerts/factory.ts";
 import type { AppDeps } from "../app.ts";
+import type { OperatorAuth } from "../auth.ts";
 import type { CoordinatorMetrics } from "../metrics.ts";
 import { buildStatus } from "../status.ts";
 import type { LatencyHistory, RecentEvents } from "../ui/history.ts";
 import { PAGE_CSP, statusPageHtml } from "../ui/page.ts";
 import { bearerAuth, errorResponses, jsonContent } from "./openapi.ts";
-import { requireToken } from "./operator.ts";
 
 /** The status page's in-memory histories. */
 export interface UiState {
   history: LatencyHistory;
   recent: RecentEvents;
   metrics: CoordinatorMetrics;
+  auth: OperatorAuth;
 }
 
 /** Whether read-only views (status page data, metrics) are public by config. */
@@ -25,9 +26,9 @@ export function isPublicView(deps: AppDeps): boolean {
   return deps.coordinator.config.coordinator.publicStatusPage;
 }
 
-/** Refuses a read-only view without the token, unless the config makes such views public. */
-export function requireViewer(deps: AppDeps, header: string | undefined): void {
-  if (!isPublicView(deps)) requireToken(header, deps.apiToken);
+/** Refuses a read-only view without an operator's token (any role), unless the config makes such views public. */
+export function requireViewer(deps: AppDeps, auth: OperatorAuth, header: string | undefined): void {
+  if (!isPublicView(deps)) auth.authenticate(header);
 }
 
 const stateRoute = createRoute({
@@ -60,7 +61,7 @@ export function mountUiRoutes(app: OpenAPIHono, deps: AppDeps, ui: UiState): voi
   });
 
   app.use("/ui/state", async (c, next) => {
-    requireViewer(deps, c.req.header("authorization"));
+    requireViewer(deps, ui.auth, c.req.header("authorization"));
     await next();
   });
   app.openapi(stateRoute, async (c) => {

@@ -142,7 +142,11 @@ describe("operator bodies", () => {
     const response = await t.app.request("/v1/services/web/pause", { method: "POST", headers: auth, body });
     expect(response.status).toBe(200);
     const events = await t.coordinator.events({});
-    expect(events.at(-1)).toMatchObject({ type: "pause", actor: "frank" });
+    expect(events.at(-1)).toMatchObject({
+      type: "pause",
+      actor: "operator",
+      message: expect.stringContaining("maintenance"),
+    });
   });
 
   it("answers an unknown service with 404 in the same error shape", async () => {

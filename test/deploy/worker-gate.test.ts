@@ -42,7 +42,7 @@ function rawConfig(coordinator: Record<string, unknown> = {}) {
 function context(coordinator: Record<string, unknown> = {}): GateContext {
   return {
     config: configFromObject(rawConfig(coordinator)),
-    apiToken: TOKEN,
+    operators: [{ name: "operator", role: "operate", token: TOKEN }],
     secretFor: (id) => (id === "p1" ? SECRET : undefined),
     nowMs: NOW,
   };
