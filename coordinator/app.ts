@@ -52,7 +52,7 @@ export function buildApp(deps: AppDeps): OpenAPIHono {
     ...deps,
     onAccepted: (probeId, report) => {
       metrics.reportAccepted(probeId);
-      recordLatencies(deps.coordinator, ui.history, probeId);
+      recordLatencies(deps.coordinator, ui.history, report);
       deps.onAccepted?.(probeId, report);
     },
     onRefused: (reason) => {
@@ -78,12 +78,17 @@ export function buildApp(deps: AppDeps): OpenAPIHono {
   return app;
 }
 
-/** Copies a probe's latest results into the status page's latency history. */
-function recordLatencies(coordinator: Coordinator, history: LatencyHistory, probe: string): void {
-  for (const svc of coordinator.config.services) {
-    for (const endpoint of ["primary", "secondary"] as const) {
-      const last = coordinator.track(probe, svc.name, endpoint)?.last;
-      if (last) history.record({ probe, service: svc.name, endpoint }, last);
-    }
+/**
+ * Copies what a report changed into the status page's latency history: the folded last result of
+ * each endpoint the report named (unknown services have no track), not a walk over every service.
+ */
+function recordLatencies(coordinator: Coordinator, history: LatencyHistory, report: Report): void {
+  const seen = new Set<string>();
+  for (const { service, endpoint } of report.results) {
+    const key = `${service}\u0000${endpoint}`;
+    if (seen.has(key)) continue;
+    seen.add(key);
+    const last = coordinator.track(report.probe, service, endpoint)?.last;
+    if (last) history.record({ probe: report.probe, service, endpoint }, last);
   }
 }

@@ -7,12 +7,12 @@ import {
   failoverBodySchema,
   serviceParamsSchema,
   serviceStatusSchema,
-  statusSchema,
 } from "../../shared/api-schema.ts";
+import { MAX_STATUS_PAGE, pagedStatusSchema, statusQuerySchema } from "../../shared/status-schema.ts";
 import type { AppDeps } from "../app.ts";
 import type { OperatorAuth } from "../auth.ts";
 import { HttpError } from "../http-error.ts";
-import { buildStatus } from "../status.ts";
+import { buildStatus, readStatus } from "../status.ts";
 import { bearerAuth, errorResponses, jsonBody, jsonContent } from "./openapi.ts";
 
 declare module "hono" {
@@ -30,8 +30,12 @@ const statusRoute = createRoute({
   path: "/v1/status",
   tags: ["operator"],
   summary: "State of every service, probe and DNS provider",
+  description:
+    "Without parameters: every service (CONTRACT §6). With `service`, `unhealthy`, `offset` or `limit`: the " +
+    `matching services, at most \`limit\` (default ${MAX_STATUS_PAGE}) from \`offset\`, and \`page\` saying where they lie.`,
   security: bearerAuth,
-  responses: { 200: jsonContent(statusSchema, "The current status"), ...errorResponses(401) },
+  request: { query: statusQuerySchema },
+  responses: { 200: jsonContent(pagedStatusSchema, "The current status"), ...errorResponses(400, 401, 404) },
 });
 
 const eventsRoute = createRoute({
@@ -104,7 +108,20 @@ export function mountOperatorRoutes(app: OpenAPIHono, deps: AppDeps, auth: Opera
     await next();
   });
 
-  app.openapi(statusRoute, (c) => c.json(buildStatus(deps.coordinator, deps.clock.now()), 200));
+  app.openapi(statusRoute, (c) => {
+    const query = c.req.valid("query");
+    const now = deps.clock.now();
+    if (Object.values(query).every((value) => value === undefined))
+      return c.json(buildStatus(deps.coordinator, now), 200);
+    if (query.service !== undefined) deps.coordinator.service(query.service); // 404 for an unknown name
+    const read = readStatus(deps.coordinator, now, {
+      ...(query.service !== undefined ? { service: query.service } : {}),
+      ...(query.unhealthy !== undefined ? { unhealthy: query.unhealthy } : {}),
+      ...(query.offset !== undefined ? { offset: query.offset } : {}),
+      limit: query.limit ?? MAX_STATUS_PAGE,
+    });
+    return c.json({ ...read.view, page: read.page }, 200);
+  });
 
   app.openapi(eventsRoute, async (c) => {
     const query = c.req.valid("query");
@@ -118,8 +135,8 @@ export function mountOperatorRoutes(app: OpenAPIHono, deps: AppDeps, auth: Opera
   });
 
   const serviceStatus = (name: string) => {
-    const status = buildStatus(deps.coordinator, deps.clock.now());
-    const service = status.services.find((s) => s.name === name);
+    const status = readStatus(deps.coordinator, deps.clock.now(), { service: name }).view;
+    const service = status.services[0];
     if (!service) throw new HttpError(404, "not_found", `Unknown service "${name}"`);
     return service;
   };

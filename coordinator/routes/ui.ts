@@ -3,12 +3,12 @@
  * needs the operator token unless `coordinator.publicStatusPage` is true.
  */
 import { createRoute, type OpenAPIHono } from "@hono/zod-openapi";
-import { dashboardSchema } from "../../shared/api-schema.ts";
+import { pagedDashboardSchema, uiStateQuerySchema } from "../../shared/status-schema.ts";
 import { destinationNames } from "../alerts/factory.ts";
 import type { AppDeps } from "../app.ts";
 import type { OperatorAuth } from "../auth.ts";
 import type { CoordinatorMetrics } from "../metrics.ts";
-import { buildStatus } from "../status.ts";
+import { readStatus } from "../status.ts";
 import type { LatencyHistory, RecentEvents } from "../ui/history.ts";
 import { PAGE_CSP, statusPageHtml } from "../ui/page.ts";
 import { bearerAuth, errorResponses, jsonContent } from "./openapi.ts";
@@ -31,16 +31,26 @@ export function requireViewer(deps: AppDeps, auth: OperatorAuth, header: string 
   if (!isPublicView(deps)) auth.authenticate(header);
 }
 
+/** Services per page of the status page unless it asks for another `limit`. */
+const DEFAULT_PAGE = 20;
+
 const stateRoute = createRoute({
   method: "get",
   path: "/ui/state",
   tags: ["status page"],
-  summary: "Everything the status page shows",
+  summary: "What the status page shows, one bounded page at a time",
   description:
-    "Status, the newest events and recent check latencies. Needs the bearer token unless " +
+    "A summary over every service, one page of services (those needing attention first; `service` " +
+    "filters by name, `unhealthy=true` keeps only those needing attention, `offset`/`limit` page, 20 by " +
+    "default), the newest events, and the latency points of the page's services recorded after `since` " +
+    "(the previous answer's `cursor`). Needs any operator token (a `read` one will do) unless " +
     "`coordinator.publicStatusPage` is true.",
   security: [...bearerAuth, {}],
-  responses: { 200: jsonContent(dashboardSchema, "The status page's data"), ...errorResponses(401) },
+  request: { query: uiStateQuerySchema },
+  responses: {
+    200: jsonContent(pagedDashboardSchema, "The status page's data"),
+    ...errorResponses(400, 401),
+  },
 });
 
 /** Mounts `GET /` and `GET /ui/state`. */
@@ -65,14 +75,27 @@ export function mountUiRoutes(app: OpenAPIHono, deps: AppDeps, ui: UiState): voi
     await next();
   });
   app.openapi(stateRoute, async (c) => {
+    const query = c.req.valid("query");
     const now = deps.clock.now();
     const events = await ui.recent.refresh(deps.coordinator, now);
+    const cursor = ui.history.cursor;
+    const read = readStatus(deps.coordinator, now, {
+      ...(query.service ? { nameContains: query.service } : {}),
+      ...(query.unhealthy !== undefined ? { unhealthy: query.unhealthy } : {}),
+      ...(query.offset !== undefined ? { offset: query.offset } : {}),
+      limit: query.limit ?? DEFAULT_PAGE,
+      attentionFirst: true,
+    });
+    const shown = read.view.services.map((s) => s.name);
     c.header("cache-control", "no-store");
     return c.json(
       {
-        status: buildStatus(deps.coordinator, now),
+        status: read.view,
+        summary: read.summary,
+        page: read.page,
+        cursor,
         events,
-        latency: ui.history.series(),
+        latency: ui.history.series({ services: shown, after: query.since ?? 0 }),
         alerts: alertState(deps, ui.metrics),
         intervalMs: deps.coordinator.config.probes.interval,
         public: isPublicView(deps),

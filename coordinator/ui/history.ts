@@ -2,13 +2,26 @@
 import type { EventView, LatencySeries } from "../../shared/api-schema.ts";
 import type { Endpoint } from "../../shared/protocol.ts";
 
-/** The last `limit` check results of every probe on every endpoint, fed as reports are accepted. */
+type Point = LatencySeries["points"][number] & { seq: number };
+type Series = Omit<LatencySeries, "points"> & { points: Point[] };
+
+/**
+ * The last `limit` check results of every probe on every endpoint, fed as reports are accepted.
+ * Every point gets a sequence number, so a reader asks for what was recorded after its `cursor`.
+ */
 export class LatencyHistory {
-  readonly #series = new Map<string, LatencySeries>();
+  /** service → "probe\0endpoint" → series: a page reads only its own services' series. */
+  readonly #byService = new Map<string, Map<string, Series>>();
   readonly #limit: number;
+  #seq = 0;
 
   constructor(limit = 60) {
     this.#limit = limit;
+  }
+
+  /** The sequence number of the newest point (0 before any). */
+  get cursor(): number {
+    return this.#seq;
   }
 
   /** Adds a result unless it is not newer than the series' last point (the same report seen again). */
@@ -16,21 +29,43 @@ export class LatencyHistory {
     key: { probe: string; service: string; endpoint: Endpoint },
     last: { ok: boolean; latencyMs?: number; checkedAt: string },
   ): void {
-    const id = `${key.probe}\u0000${key.service}\u0000${key.endpoint}`;
-    let series = this.#series.get(id);
+    let service = this.#byService.get(key.service);
+    if (!service) {
+      service = new Map();
+      this.#byService.set(key.service, service);
+    }
+    const id = `${key.probe}\u0000${key.endpoint}`;
+    let series = service.get(id);
     if (!series) {
       series = { ...key, points: [] };
-      this.#series.set(id, series);
+      service.set(id, series);
     }
     const previous = series.points.at(-1);
     if (previous && Date.parse(previous.at) >= Date.parse(last.checkedAt)) return;
-    series.points.push({ at: last.checkedAt, ok: last.ok, latencyMs: last.latencyMs ?? null });
+    series.points.push({
+      at: last.checkedAt,
+      ok: last.ok,
+      latencyMs: last.latencyMs ?? null,
+      seq: ++this.#seq,
+    });
     if (series.points.length > this.#limit) series.points.splice(0, series.points.length - this.#limit);
   }
 
-  /** Every series, copied. */
-  series(): LatencySeries[] {
-    return [...this.#series.values()].map((s) => ({ ...s, points: s.points.map((p) => ({ ...p })) }));
+  /** Every series, copied (or only those of `services`), with only the points recorded after `after`. */
+  series(options: { services?: Iterable<string>; after?: number } = {}): LatencySeries[] {
+    const after = options.after ?? 0;
+    const names = options.services ?? this.#byService.keys();
+    const out: LatencySeries[] = [];
+    for (const name of names) {
+      for (const s of this.#byService.get(name)?.values() ?? []) {
+        const points = s.points
+          .filter((p) => p.seq > after)
+          .map(({ at, ok, latencyMs }) => ({ at, ok, latencyMs }));
+        if (points.length > 0 || after === 0)
+          out.push({ probe: s.probe, service: s.service, endpoint: s.endpoint, points });
+      }
+    }
+    return out;
   }
 }
 

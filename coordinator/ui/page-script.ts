@@ -1,7 +1,10 @@
 /**
  * The status page's browser script, served inline (no asset from elsewhere). Plain ES2017 that polls
- * `ui/state` every 2 s (once a minute while the tab is hidden) and redraws; the token comes from `#token=` (never sent to a server) or a form,
- * and lives in sessionStorage. DOM nodes are built with textContent only, so no reported text is HTML.
+ * `ui/state` every 2 s (once a minute while the tab is hidden) for one page of services (those
+ * needing attention first, filtered by name or to the unhealthy ones) and only the latency points newer than its last poll (`since` = the last
+ * `cursor`), which it merges into the series it keeps; then it redraws. The token (a `read` one is
+ * enough) comes from `#token=` (never sent to a server) or a form, and lives in sessionStorage. DOM
+ * nodes are built with textContent only, so no reported text is HTML.
  */
 export const PAGE_SCRIPT = String.raw`
 "use strict";
@@ -11,12 +14,23 @@ export const PAGE_SCRIPT = String.raw`
   // A hidden tab polls once a minute (each poll is a billed request on a Workers coordinator); it
   // polls at once when shown again (the visibilitychange handler below).
   var HIDDEN_POLL_MS = 60000;
+  var PAGE = 20;
+  var KEEP_POINTS = 60;
+  var view = { q: "", unhealthy: false, offset: 0 };
+  var series = {};
+  var cursor = 0;
+  var generation = 0;
+  var shownNames = "";
   var COLORS = ["#1f77b4", "#e377c2", "#2ca02c", "#9467bd", "#ff7f0e", "#17becf", "#8c564b", "#bcbd22"];
   var token = null;
   var timer = null;
   var root = document.getElementById("app");
   var conn = document.getElementById("conn");
   var updated = document.getElementById("updated");
+  var summaryLine = null;
+  var pageLine = null;
+  var prev = null;
+  var next = null;
 
   var fromHash = /(?:^#|&)token=([^&]+)/.exec(location.hash);
   try {
@@ -231,15 +245,73 @@ export const PAGE_SCRIPT = String.raw`
     ]);
   }
 
+  function changeView(change) {
+    for (var key in change) view[key] = change[key];
+    series = {};
+    cursor = 0;
+    generation++;
+    poll();
+  }
+
+  function controls() {
+    if (summaryLine) return;
+    var search = h("input", { type: "search", placeholder: "Filter services by name", "aria-label": "Filter services by name", "data-testid": "filter" });
+    var timer = null;
+    search.addEventListener("input", function () {
+      if (timer !== null) clearTimeout(timer);
+      timer = setTimeout(function () { changeView({ q: search.value.trim(), offset: 0 }); }, 250);
+    });
+    var only = h("input", { type: "checkbox", "data-testid": "only-unhealthy" });
+    only.addEventListener("change", function () { changeView({ unhealthy: only.checked, offset: 0 }); });
+    prev = h("button", { type: "button", text: "\u2190 previous" });
+    next = h("button", { type: "button", text: "next \u2192" });
+    prev.addEventListener("click", function () { changeView({ offset: Math.max(0, view.offset - PAGE) }); });
+    next.addEventListener("click", function () { changeView({ offset: view.offset + PAGE }); });
+    summaryLine = h("div", { class: "summary", "data-testid": "summary" });
+    pageLine = h("span", { class: "sub", "data-testid": "page" });
+    var nav = h("nav", { class: "controls", "aria-label": "Services shown" }, [
+      summaryLine, search, h("label", {}, [only, " only those needing attention"]), prev, pageLine, next,
+    ]);
+    root.parentNode.insertBefore(nav, root);
+  }
+
+  function merge(data) {
+    data.latency.forEach(function (x) {
+      var key = x.probe + "\u0000" + x.service + "\u0000" + x.endpoint;
+      var kept = series[key];
+      if (!kept) kept = series[key] = { probe: x.probe, service: x.service, endpoint: x.endpoint, points: [] };
+      kept.points = kept.points.concat(x.points).slice(-KEEP_POINTS);
+    });
+    cursor = data.cursor;
+    data.latency = Object.keys(series).map(function (key) { return series[key]; });
+  }
+
+  function summarize(data) {
+    var s = data.summary;
+    var p = data.page;
+    summaryLine.replaceChildren(
+      h("strong", { text: String(s.services) }), " services \u00b7 ",
+      h("strong", { text: String(s.unhealthy) }), " need attention \u00b7 ",
+      String(s.active.secondary) + " on the secondary \u00b7 " + String(s.mode.paused + s.mode.pinned) + " paused or pinned \u00b7 " +
+      "probes: " + (s.probes.total - s.probes.silent) + " of " + s.probes.total + " reporting"
+    );
+    var last = Math.min(p.offset + data.status.services.length, p.matched);
+    pageLine.textContent = p.matched ? (p.offset + 1) + "\u2013" + last + " of " + p.matched : "no service matches";
+    prev.disabled = p.offset === 0;
+    next.disabled = last >= p.matched;
+  }
+
   function render(data) {
+    controls();
+    merge(data);
+    summarize(data);
     var now = Date.parse(data.status.now);
     var nodes = data.status.services.map(function (svc) { return serviceCard(svc, data, now); });
     nodes.push(alertsCard(data), timeline(data));
     root.replaceChildren.apply(root, nodes.filter(Boolean));
     document.getElementById("zone").textContent = data.status.zone;
     updated.textContent = "updated " + clock(data.status.now) + (data.public ? " \u00b7 public page" : "");
-    var down = data.status.services.filter(function (x) { return x.active !== "primary"; }).length;
-    document.title = (down ? "\u26a0 " : "") + "healthmesh \u00b7 " + data.status.zone;
+    document.title = (data.summary.active.secondary ? "\u26a0 " : "") + "healthmesh \u00b7 " + data.status.zone;
   }
 
   function setConn(ok, text) {
@@ -250,7 +322,7 @@ export const PAGE_SCRIPT = String.raw`
   function showLogin(message) {
     stop();
     setConn(false, "token needed");
-    var input = h("input", { type: "password", autocomplete: "current-password", placeholder: "API token (HEALTHMESH_API_TOKEN)", "aria-label": "API token" });
+    var input = h("input", { type: "password", autocomplete: "current-password", placeholder: "Operator token (a read token is enough)", "aria-label": "Operator token" });
     var form = h("form", { class: "login" }, [input, h("button", { type: "submit", text: "Show status" })]);
     form.addEventListener("submit", function (event) {
       event.preventDefault();
@@ -259,7 +331,7 @@ export const PAGE_SCRIPT = String.raw`
       poll();
     });
     root.replaceChildren(h("section", { class: "card" }, [
-      h("h2", { text: "This status page needs the operator token" }),
+      h("h2", { text: "This status page needs an operator token" }),
       h("p", { class: "sub", text: message }),
       form,
     ]));
@@ -278,7 +350,10 @@ export const PAGE_SCRIPT = String.raw`
   function poll() {
     stop();
     var headers = token ? { authorization: "Bearer " + token } : {};
-    fetch("ui/state", { headers: headers, cache: "no-store" })
+    var query = "limit=" + PAGE + "&offset=" + view.offset + "&since=" + cursor +
+      (view.q ? "&service=" + encodeURIComponent(view.q) : "") + (view.unhealthy ? "&unhealthy=true" : "");
+    var asked = generation;
+    fetch("ui/state?" + query, { headers: headers, cache: "no-store" })
       .then(function (res) {
         if (res.status === 401) {
           showLogin(token ? "The saved token was refused; enter it again." : "Enter the token, or open the link printed by the coordinator.");
@@ -286,12 +361,25 @@ export const PAGE_SCRIPT = String.raw`
         }
         if (!res.ok) throw new Error("HTTP " + res.status);
         return res.json().then(function (data) {
+          if (asked !== generation) return; // the view changed while this answer was on its way
+          var names = data.status.services.map(function (x) { return x.name; }).join("\u0000");
+          // A service new on this page has no history here yet: ask again for the page's whole history.
+          var refill = cursor !== 0 && names !== shownNames;
+          shownNames = names;
           render(data);
+          if (refill) {
+            series = {};
+            cursor = 0;
+            generation++;
+            setConn(true, "live");
+            return poll();
+          }
           setConn(true, "live");
           timer = setTimeout(poll, pollDelay());
         });
       })
       .catch(function (error) {
+        if (asked !== generation) return;
         setConn(false, "offline: " + error.message);
         timer = setTimeout(poll, pollDelay());
       });

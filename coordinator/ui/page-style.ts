@@ -63,5 +63,12 @@ form.login input { flex:1 1 14rem; font:inherit; padding:.45rem .6rem; border:1p
   border-radius:.3rem; background:var(--bg); color:var(--fg); }
 button { font:inherit; padding:.45rem .9rem; border-radius:.3rem; border:1px solid var(--line);
   background:var(--info-bg); color:var(--info); cursor:pointer; }
+nav.controls { max-width:1100px; margin:0 auto; padding:1rem 1rem 0; display:flex; flex-wrap:wrap; gap:.5rem 1rem;
+  align-items:center; font-size:.88rem; }
+nav.controls input[type=search] { flex:1 1 12rem; min-width:0; font:inherit; padding:.35rem .55rem;
+  border:1px solid var(--line); border-radius:.3rem; background:var(--card); color:var(--fg); }
+nav.controls .summary { flex:1 1 100%; color:var(--muted); }
+nav.controls .summary strong { color:var(--fg); }
+nav.controls button { padding:.3rem .7rem; }
 @media (max-width:600px) { main { padding:.6rem; } section.card { padding:.75rem; } th,td { padding:.3rem .35rem; } }
 `;
