@@ -10,7 +10,8 @@ function integerText(name: string, min: number, max: number, description: string
   return z
     .string()
     .refine((value) => /^\d{1,9}$/.test(value) && Number(value) >= min && Number(value) <= max, {
-      error: (issue) => `Invalid "${name}" value "${String(issue.input)}": use an integer from ${min} to ${max}`,
+      error: (issue) =>
+        `Invalid "${name}" value "${String(issue.input)}": use an integer from ${min} to ${max}`,
     })
     .transform(Number)
     .openapi({ type: "integer", minimum: min, maximum: max, description });
@@ -29,10 +30,20 @@ const unhealthyText = z
   });
 
 export const statusQuerySchema = z.object({
-  service: z.string().min(1).max(200).optional().openapi({ description: "Only this service (404 if unknown)" }),
+  service: z
+    .string()
+    .min(1)
+    .max(200)
+    .optional()
+    .openapi({ description: "Only this service (404 if unknown)" }),
   unhealthy: unhealthyText.optional(),
   offset: integerText("offset", 0, 100_000_000, "Skip this many matching services").optional(),
-  limit: integerText("limit", 1, MAX_STATUS_PAGE, `At most this many services (default ${MAX_STATUS_PAGE})`).optional(),
+  limit: integerText(
+    "limit",
+    1,
+    MAX_STATUS_PAGE,
+    `At most this many services (default ${MAX_STATUS_PAGE})`,
+  ).optional(),
 });
 /** The parsed query of `GET /v1/status`. */
 export type StatusQuery = z.infer<typeof statusQuerySchema>;
@@ -66,7 +77,9 @@ export const pageInfoSchema = z
 export type PageInfo = z.infer<typeof pageInfoSchema>;
 
 export const pagedStatusSchema = statusSchema
-  .extend({ page: pageInfoSchema.optional().openapi({ description: "Present when any parameter was given" }) })
+  .extend({
+    page: pageInfoSchema.optional().openapi({ description: "Present when any parameter was given" }),
+  })
   .openapi("PagedStatus");
 /** The answer of `GET /v1/status`, with `page` when filtered or paged. */
 export type PagedStatus = z.infer<typeof pagedStatusSchema>;
@@ -91,7 +104,10 @@ export const pagedDashboardSchema = dashboardSchema
   .extend({
     summary: statusSummarySchema,
     page: pageInfoSchema,
-    cursor: z.number().int().openapi({ description: "Send as `since` next time: only newer latency points come" }),
+    cursor: z
+      .number()
+      .int()
+      .openapi({ description: "Send as `since` next time: only newer latency points come" }),
   })
   .openapi("PagedDashboard", {
     description:
