@@ -10,12 +10,13 @@ import { falseFailovers } from "./false-failovers.ts";
 import { flapping } from "./flapping.ts";
 import { ingest } from "./ingest.ts";
 import { massFailover } from "./mass-failover.ts";
+import { statusReads } from "./status.ts";
 import { machine, markdown, type Row } from "./table.ts";
 
 const args = process.argv.slice(2);
 const quick = args.includes("--quick");
 const wanted = args.filter((a) => !a.startsWith("--"));
-const all = ["detection", "false-failovers", "ingest", "decision", "mass", "flapping"];
+const all = ["detection", "false-failovers", "ingest", "decision", "mass", "flapping", "status"];
 const selected = wanted.length > 0 ? wanted : all;
 const startedAt = machine();
 const rows: Row[] = [];
@@ -41,6 +42,8 @@ for (const name of selected) {
     rows.push(...(await massFailover()));
   } else if (name === "flapping") {
     rows.push(...(await flapping()));
+  } else if (name === "status") {
+    rows.push(...(await statusReads(quick ? [100, 1000] : [100, 1000, 10_000])));
   } else {
     throw new Error(`Unknown benchmark "${name}": choose from ${all.join(", ")}`);
   }

@@ -1,8 +1,13 @@
 /** The target of the hostile-input scenarios: the coordinator's app in-process, its state, and a request counter. */
 import { expect } from "vitest";
+import { buildApp } from "../../coordinator/app.ts";
+import { silentLogger } from "../../shared/log.ts";
 import type { Report } from "../../shared/protocol.ts";
 import { signedHeaders } from "../../shared/signing.ts";
 import { secretOf, TOKEN, testCoordinator } from "../helpers.ts";
+
+/** A `read` operator's token in the fuzz target (TOKEN is the `operate` one). */
+export const READ_TOKEN = "fuzz-read-token";
 
 /** One answer, its body parsed when it is JSON. */
 export interface Answer {
@@ -10,9 +15,20 @@ export interface Answer {
   body: unknown;
 }
 
-/** A coordinator app on a manual clock, with a way to fingerprint everything it holds. */
+/** A coordinator app on a manual clock (an operate and a read token), with a way to fingerprint everything it holds. */
 export async function fuzzTarget() {
-  const mesh = await testCoordinator();
+  const t = await testCoordinator();
+  const app = buildApp({
+    coordinator: t.coordinator,
+    clock: t.clock,
+    log: silentLogger,
+    operators: [
+      { name: "operator", role: "operate", token: TOKEN },
+      { name: "viewer", role: "read", token: READ_TOKEN },
+    ],
+    secretFor: (id) => (t.config.probes.members.some((m) => m.id === id) ? secretOf(id) : undefined),
+  });
+  const mesh = { ...t, app };
   let tried = 0;
   /** Sends a request; every refusal must be a 4xx with the JSON error body, never a 5xx. */
   const call = async (request: Request): Promise<Answer> => {

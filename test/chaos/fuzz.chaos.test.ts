@@ -5,14 +5,21 @@
  */
 import { readFileSync } from "node:fs";
 import fc from "fast-check";
-import { describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import { parse, stringify } from "yaml";
 import { actionBodySchema, failoverBodySchema } from "../../shared/api-schema.ts";
 import { parseConfig } from "../../shared/config.ts";
 import { reportSchema } from "../../shared/protocol.ts";
-import { fuzzTarget, operator, request, signedPost, validReport } from "./fuzz-kit.ts";
+import { fuzzTarget, operator, READ_TOKEN, request, signedPost, validReport } from "./fuzz-kit.ts";
 
-const RUNS = 300;
+/** Runs per API property; with the config properties below, over 10,000 inputs per run (asserted at the end). */
+const RUNS = 600;
+const MIN_INPUTS = 10_000;
+let inputs = 0;
+afterAll(() => {
+  console.log(`scenario 9: ${inputs} fuzzed inputs in this run`);
+  expect(inputs).toBeGreaterThanOrEqual(MIN_INPUTS);
+});
 const header = fc.stringMatching(/^[\x21-\x7e]{0,48}$/);
 
 /** Replaces (or deletes) the value at a random path of a JSON-like tree. */
@@ -117,7 +124,52 @@ describe("chaos: property-based fuzzing", () => {
       ),
       { numRuns: RUNS },
     );
+    const query = fc.record(
+      { service: header, unhealthy: header, offset: header, limit: header, since: header },
+      { requiredKeys: [] },
+    );
+    await fc.assert(
+      fc.asyncProperty(query, fc.constantFrom("/v1/status", "/ui/state"), async (params, path) => {
+        const answer = await target.call(
+          request(`${path}?${new URLSearchParams(params)}`, { headers: operator }),
+        );
+        expect([200, 400, 404]).toContain(answer.status);
+      }),
+      { numRuns: RUNS },
+    );
+    await fc.assert(
+      fc.asyncProperty(
+        header,
+        fc.constantFrom("/v1/status", "/v1/events", "/ui/state", "/v1/services/web/pause"),
+        async (token, path) => {
+          fc.pre(token.trim() !== "" && token.trim() !== READ_TOKEN);
+          const method = path.endsWith("pause") ? "POST" : "GET";
+          const headers = { authorization: `Bearer ${token}`, "content-type": "application/json" };
+          refusedWith(401)(
+            await target.call(request(path, { method, headers, body: method === "POST" ? "{}" : null })),
+          );
+        },
+      ),
+      { numRuns: RUNS },
+    );
+    await fc.assert(
+      fc.asyncProperty(
+        fc.constantFrom("failover", "pause", "resume"),
+        fc.jsonValue(),
+        async (verb, value) => {
+          const headers = { authorization: `Bearer ${READ_TOKEN}`, "content-type": "application/json" };
+          const req = request(`/v1/services/web/${verb}`, {
+            method: "POST",
+            headers,
+            body: JSON.stringify(value),
+          });
+          refusedWith(403)(await target.call(req));
+        },
+      ),
+      { numRuns: RUNS },
+    );
     expect(await target.fingerprint()).toBe(before);
+    inputs += target.tried;
     console.log(
       `scenario 9: ${target.tried} fuzzed API requests, all refused with 4xx (or a read's 200), state unchanged`,
     );
@@ -128,7 +180,8 @@ describe("chaos: property-based fuzzing", () => {
       readFileSync(new URL("../fixtures/contract-example.yaml", import.meta.url), "utf8"),
     ) as unknown;
     let tried = 0;
-    const check = (text: string) => {
+    /** Parses once and checks every problem names a path; returns whether the config was valid. */
+    const check = (text: string): boolean => {
       tried++;
       const result = parseConfig(text);
       if (!result.ok) {
@@ -138,23 +191,26 @@ describe("chaos: property-based fuzzing", () => {
           expect(issue.message.length).toBeGreaterThan(0);
         }
       }
+      return result.ok;
     };
-    fc.assert(fc.property(fc.string({ unit: "binary", maxLength: 500 }), check), { numRuns: 800 });
     fc.assert(
-      fc.property(fc.jsonValue(), (value) => check(stringify(value))),
-      { numRuns: 400 },
+      fc.property(fc.string({ unit: "binary", maxLength: 500 }), (text) => void check(text)),
+      { numRuns: 1500 },
+    );
+    fc.assert(
+      fc.property(fc.jsonValue(), (value) => void check(stringify(value))),
+      { numRuns: 600 },
     );
     let rejected = 0;
     fc.assert(
       fc.property(fc.nat(), fc.jsonValue(), fc.boolean(), (pick, value, remove) => {
-        const text = stringify(mutate(example, pick, value, remove));
-        check(text);
-        if (!parseConfig(text).ok) rejected++;
+        if (!check(stringify(mutate(example, pick, value, remove)))) rejected++;
       }),
-      { numRuns: 1000 },
+      { numRuns: 1600 },
     );
     expect(parseConfig(stringify(example)).ok).toBe(true);
     expect(rejected).toBeGreaterThan(0);
+    inputs += tried;
     console.log(
       `scenario 9: ${tried} configs parsed (${rejected} mutated contract configs rejected with YAML paths)`,
     );
