@@ -66,6 +66,7 @@ async function loaded(services: number) {
           fails: 0,
           oks: 6,
           vote: "up" as const,
+          seenAt: clock.now(),
           last: { ok: true, status: 200, latencyMs: 42, checkedAt: at },
         },
       })),
