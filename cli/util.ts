@@ -32,7 +32,8 @@ export function loadConfigFile(file: string, warn: (line: string) => void = (l) 
 export interface CliToken {
   name: string;
   value: string | undefined;
-  operator: string;
+  /** The operator the token belongs to (for messages). */
+  operator?: string;
 }
 
 /**
@@ -118,7 +119,9 @@ export async function callApi(
     const message = (json as { error?: { message?: string } })?.error?.message ?? text; // error bodies follow CONTRACT §6
     const fault = new Error(`Coordinator answered ${response.status}: ${message}`);
     if (response.status === 403)
-      throw new UsageError(`${fault.message} (the token of "${options.token.operator}")`);
+      throw new UsageError(
+        `${fault.message} (the token in ${options.token.name}${options.token.operator ? `, operator "${options.token.operator}"` : ""})`,
+      );
     if (response.status === 400 || response.status === 404 || response.status === 409)
       throw new UsageError(fault.message);
     throw fault;

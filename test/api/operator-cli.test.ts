@@ -76,7 +76,7 @@ describe("healthmesh operator commands with coordinator.operators", () => {
     const refused = await cli(["pause", "web", "--as", "viewer"], TOKENS);
     expect(refused.code).toBe(2);
     expect(refused.output).toContain('Coordinator answered 403: Operator "viewer" has the read role');
-    expect(refused.output).toContain('(the token of "viewer")');
+    expect(refused.output).toContain('(the token in VIEWER_TOKEN, operator "viewer")');
     expect(running.coordinator.service("web").mode).toBe("auto");
   });
 
