@@ -42,6 +42,7 @@ afterEach(() => {
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 
 function signal(pid: number, name: NodeJS.Signals): void {
+  if (!Number.isInteger(pid) || pid <= 0) return; // never 0 or -1: that would signal this test's own group
   try {
     process.kill(pid, name);
   } catch {
@@ -73,11 +74,14 @@ async function until(what: string, test: () => boolean, output: () => string): P
   }
 }
 
-/** The PID of sh's only child (the coordinator), read from /proc. */
+/** The PID of sh's only child (the coordinator), read from /proc; remembered so that afterEach kills it. */
 function childOf(shPid: number): number {
   const children = readFileSync(`/proc/${shPid}/task/${shPid}/children`, "utf8").trim().split(/\s+/);
   expect(children).toHaveLength(1);
-  return Number(children[0]);
+  const pid = Number(children[0]);
+  expect(pid).toBeGreaterThan(1);
+  pids.push(pid);
+  return pid;
 }
 
 function state(pid: number): string {
@@ -107,8 +111,7 @@ describe("the data-directory lock", () => {
     await until("the coordinator to be a zombie", () => state(coordinatorPid) === "Z", first.output);
     const second = await startListening(dir);
     expect(second.output()).not.toContain("in use");
-    second.child.kill("SIGTERM");
-    signal(childOf(second.child.pid ?? 0), "SIGTERM");
+    childOf(second.child.pid ?? 0); // afterEach kills it
   });
 
   it("starts when a stale PID file names a live process that is not a coordinator", async () => {
@@ -119,6 +122,7 @@ describe("the data-directory lock", () => {
     writeFileSync(join(dir, "coordinator.pid"), `${unrelated.pid}\n`); // as after a reboot reused the PID
     const run = await startListening(dir);
     expect(run.output()).not.toContain("in use");
+    childOf(run.child.pid ?? 0); // afterEach kills it
   });
 
   it("refuses a second live coordinator on the same directory with exit 2, even with its PID file removed", async () => {
