@@ -140,7 +140,7 @@ describe("alert outbox in SQLite", () => {
     const paused = await fetch(`${url}/v1/services/web/pause`, {
       method: "POST",
       headers: { authorization: "Bearer t0ken", "content-type": "application/json" },
-      body: JSON.stringify({ actor: "kill-test", reason: "maintenance" }),
+      body: JSON.stringify({ reason: "kill-test maintenance" }), // the actor is the token's name, "operator"
     });
     expect(paused.status).toBe(200);
     // Look into the child's database (WAL lets a reader in) until the pause alert sits in the outbox.
