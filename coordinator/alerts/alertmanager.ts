@@ -43,6 +43,7 @@ export function alertmanagerLabels(change: EpisodeChange): Record<string, string
     ...(change.service ? { service: change.service } : {}),
     ...(change.provider ? { provider: change.provider } : {}),
     ...(change.probe ? { probe: change.probe } : {}),
+    ...(change.coordinator ? { coordinator: change.coordinator } : {}),
   };
 }
 

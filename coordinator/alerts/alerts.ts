@@ -14,8 +14,8 @@ import { AlertDispatcher, type RetryPolicy } from "./dispatcher.ts";
 import { DivergenceWatch } from "./divergence.ts";
 import { DnsRecoveryWatch } from "./dns-recovery.ts";
 import { EpisodeBook } from "./episode-book.ts";
-import { episodeRuleRouted } from "./episodes.ts";
-import { createDestinations, type Destination, type Route } from "./factory.ts";
+import { episodeRuleRouted, overByState } from "./episodes.ts";
+import { createDestinations, type Destination } from "./factory.ts";
 import type { Outbox } from "./outbox.ts";
 
 /** Alerting of one coordinator. */
@@ -105,15 +105,31 @@ export async function startAlerts(options: {
         clock,
         log,
       });
+      // In a cluster only the leader ends episodes and re-posts them: a follower's view is stale.
+      const leads = () => {
+        const cluster = coordinator.clusterStatus();
+        return !cluster || cluster.leader === cluster.self;
+      };
+      const upkeep = () => {
+        const names = new Set(config.services.map((svc) => svc.name));
+        const service = (name: string) => (names.has(name) ? coordinator.service(name) : undefined);
+        episodes.forget(episodes.open().flatMap((e) => (overByState(e, service) ? [e.id] : [])));
+        return recovery.check();
+      };
       divergence.start();
-      recovery.start();
       stops.push(
         () => divergence.stop(),
-        () => recovery.stop(),
+        every(clock, 5000, () => (leads() ? upkeep() : undefined), log),
       );
       for (const d of destinations) {
-        if (d.sender instanceof AlertmanagerSender)
-          stops.push(repost(d.sender, d.route, episodes, config, { clock, log }));
+        if (!(d.sender instanceof AlertmanagerSender)) continue;
+        const sender = d.sender;
+        const repost = () => {
+          if (!leads()) return undefined;
+          const open = episodes.open().filter((e) => episodeRuleRouted(d.route, e.kind));
+          return sender.refresh(open, config.coordinator.publicUrl);
+        };
+        stops.push(every(clock, sender.target.resendIntervalMs, repost, log));
       }
     },
     stop() {
@@ -123,22 +139,13 @@ export async function startAlerts(options: {
   };
 }
 
-/** Re-posts the open episodes routed to an Alertmanager every `resendInterval`; returns the stop. */
-function repost(
-  sender: AlertmanagerSender,
-  route: Route,
-  episodes: EpisodeBook,
-  config: Config,
-  world: { clock: Clock; log: Logger },
-): () => void {
+/** Runs `fn` every `ms` on the clock, logging its failures; returns the stop. */
+function every(clock: Clock, ms: number, fn: () => Promise<void> | undefined, log: Logger): () => void {
   let cancel: () => void = () => {};
   const tick = () => {
-    cancel = world.clock.setTimer(tick, sender.target.resendIntervalMs);
-    const open = episodes.open().filter((e) => episodeRuleRouted(route, e.kind));
-    void sender.refresh(open, config.coordinator.publicUrl).catch((error: unknown) => {
-      world.log.warn(`Cannot re-post open alerts to "${sender.name}": ${String(error)}`);
-    });
+    cancel = clock.setTimer(tick, ms);
+    void fn()?.catch((error: unknown) => log.warn(`Pager upkeep failed: ${String(error)}`));
   };
-  cancel = world.clock.setTimer(tick, sender.target.resendIntervalMs);
+  cancel = clock.setTimer(tick, ms);
   return () => cancel();
 }

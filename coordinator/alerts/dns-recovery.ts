@@ -20,34 +20,15 @@ export interface DnsRecoveryOptions {
   record: (event: NewEvent) => Promise<void>;
   clock: Clock;
   log: Logger;
-  checkEveryMs?: number;
 }
 
-/** Polls provider states on a timer; one `dns.recovered` per ended `dns-error` episode. */
+/** Checks provider states when asked (alerts.ts runs it every 5 s); one `dns.recovered` per ended `dns-error` episode. */
 export class DnsRecoveryWatch {
   readonly #o: DnsRecoveryOptions;
   readonly #recording = new Set<string>();
-  #cancel: (() => void) | null = null;
 
   constructor(options: DnsRecoveryOptions) {
     this.#o = options;
-  }
-
-  /** Starts polling. */
-  start(): void {
-    const tick = () => {
-      this.#cancel = this.#o.clock.setTimer(tick, this.#o.checkEveryMs ?? 5000);
-      void this.check().catch((error: unknown) =>
-        this.#o.log.error("Cannot record a DNS recovery", { error: String(error) }),
-      );
-    };
-    this.#cancel = this.#o.clock.setTimer(tick, this.#o.checkEveryMs ?? 5000);
-  }
-
-  /** Stops polling. */
-  stop(): void {
-    this.#cancel?.();
-    this.#cancel = null;
   }
 
   /** Looks at every open `dns-error` episode once, recording the recovered ones. */

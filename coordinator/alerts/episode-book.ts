@@ -53,6 +53,26 @@ export class EpisodeBook {
       });
   }
 
+  /**
+   * Forgets open episodes that are over by the coordinator's own state although their closing event
+   * never reached this book (in a cluster another member recorded it); sends nothing.
+   */
+  forget(ids: readonly string[]): void {
+    const closes = ids.flatMap((id) => {
+      const opening = this.#open.get(id);
+      if (!opening) return [];
+      this.#open.delete(id);
+      return [{ ...opening, action: "close" as const }];
+    });
+    if (closes.length === 0 || this.#cursor === null) return;
+    const folded = { changes: closes, cursor: this.#cursor };
+    this.#work = this.#work
+      .then(() => this.#save(folded))
+      .catch((error: unknown) => {
+        this.#o.log.error("Cannot save pager episodes", { error: String(error) });
+      });
+  }
+
   /** The open episodes (their opening changes), oldest first. */
   open(): EpisodeChange[] {
     return [...this.#open.values()];

@@ -15,7 +15,7 @@ export interface EpisodeRule {
   opens: string;
   closes: readonly string[];
   /** What besides the service tells two episodes of this kind apart. */
-  subject: "provider" | "probe" | null;
+  subject: "provider" | "probe" | "coordinator" | null;
   /** Fixed per kind, so the opening and the closing post carry the same Alertmanager labels. */
   severity: Severity;
 }
@@ -70,7 +70,8 @@ export const episodeRules: readonly EpisodeRule[] = [
     kind: "control-plane-frozen",
     opens: "control-plane.frozen",
     closes: ["control-plane.resumed"],
-    subject: null,
+    // Each coordinator of a cluster reports its own view of etcd's quorum.
+    subject: "coordinator",
     severity: "critical",
   },
 ];
@@ -78,13 +79,15 @@ export const episodeRules: readonly EpisodeRule[] = [
 /** An episode opening or closing, as carried in an alert message and kept while it is open. */
 export interface EpisodeChange {
   action: "open" | "close";
-  /** Stable per episode: `healthmesh:ZONE:SERVICE:KIND[:PROVIDER-OR-PROBE]` (`mesh` without a service). */
+  /** Stable per episode: `healthmesh:ZONE:SERVICE:KIND[:PROVIDER|PROBE|COORDINATOR]` (`mesh` without a service). */
   id: string;
   kind: string;
   zone: string;
   service?: string;
   provider?: string;
   probe?: string;
+  /** The coordinator whose view it is (control-plane episodes in a cluster). */
+  coordinator?: string;
   severity: Severity;
   /** The event's own text. */
   summary: string;
@@ -94,17 +97,19 @@ export interface EpisodeChange {
   at: string;
 }
 
-/** The probe an event is about: its `probe` field once events carry one, else the id quoted in its text. */
-function probeOf(event: AuditEvent): string | undefined {
-  const field = (event as AuditEvent & { probe?: unknown }).probe; // a field newer coordinators may add
-  if (typeof field === "string") return field;
-  return /Probe "([^"]+)"/.exec(event.message)?.[1];
+/** The probe or coordinator an event is about: its own field if events ever carry one, else the id quoted in its text. */
+function quotedId(event: AuditEvent, field: "probe" | "coordinator", pattern: RegExp): string | undefined {
+  const value = (event as AuditEvent & Record<string, unknown>)[field]; // a field newer coordinators may add
+  if (typeof value === "string") return value;
+  return pattern.exec(event.message)?.[1];
 }
 
 function change(rule: EpisodeRule, event: AuditEvent, zone: string, action: EpisodeChange["action"]) {
   const provider = rule.subject === "provider" ? event.provider : undefined;
-  const probe = rule.subject === "probe" ? probeOf(event) : undefined;
-  const subject = provider ?? probe;
+  const probe = rule.subject === "probe" ? quotedId(event, "probe", /Probe "([^"]+)"/) : undefined;
+  const coordinator =
+    rule.subject === "coordinator" ? quotedId(event, "coordinator", /coordinator "([^"]+)"/) : undefined;
+  const subject = provider ?? probe ?? coordinator;
   const id = ["healthmesh", zone, event.service ?? "mesh", rule.kind, ...(subject ? [subject] : [])].join(
     ":",
   );
@@ -121,6 +126,7 @@ function change(rule: EpisodeRule, event: AuditEvent, zone: string, action: Epis
     ...(event.service ? { service: event.service } : {}),
     ...(provider ? { provider } : {}),
     ...(probe ? { probe } : {}),
+    ...(coordinator ? { coordinator } : {}),
   };
   return out;
 }
@@ -159,4 +165,21 @@ export function episodeRuleRouted(route: Route, kind: string): boolean {
   const rule = episodeRules.find((r) => r.kind === kind);
   if (!rule || !atLeast(rule.severity, route.minSeverity)) return false;
   return route.events === null || route.events.has(rule.opens);
+}
+
+/**
+ * Whether an open episode is already over by the coordinator's own service state (a failover whose
+ * service is back on the primary, a both-down or active-down cleared), for episodes whose closing
+ * event this coordinator never saw.
+ */
+export function overByState(
+  episode: EpisodeChange,
+  service: (name: string) => { active: string; bothDown?: boolean; activeDown?: boolean } | undefined,
+): boolean {
+  const state = episode.service ? service(episode.service) : undefined;
+  if (!state) return false;
+  if (episode.kind === "failover") return state.active === "primary";
+  if (episode.kind === "both-down") return state.bothDown === false;
+  if (episode.kind === "active-down") return state.activeDown === false;
+  return false;
 }

@@ -29,7 +29,7 @@ export function pagerChanges(message: AlertMessage): EpisodeChange[] {
 /** A one-line headline of an episode change. */
 export function headline(change: EpisodeChange): string {
   const where = change.service ? `"${change.service}"` : "the mesh";
-  const subject = change.provider ?? change.probe;
+  const subject = change.provider ?? change.probe ?? change.coordinator;
   const state = change.action === "open" ? "" : "resolved: ";
   return `healthmesh ${state}${change.kind}${subject ? ` (${subject})` : ""} on ${where}: ${change.summary}`;
 }
@@ -40,6 +40,7 @@ export function pagerDetails(message: AlertMessage, change: EpisodeChange): Reco
   if (change.service) details.service = change.service;
   if (change.provider) details.provider = change.provider;
   if (change.probe) details.probe = change.probe;
+  if (change.coordinator) details.coordinator = change.coordinator;
   const votes = message.votes;
   if (votes) {
     for (const path of ["primary", "secondary"] as const) {

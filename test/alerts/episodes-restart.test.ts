@@ -36,9 +36,26 @@ describe("pager episodes across a restart", () => {
   it("re-posts a firing failover to Alertmanager every resendInterval, before and after a restart, until the fail-back", async () => {
     const dir = tempDir();
     const config = configFromObject({
-      ...configObject(),
+      ...configObject({ service: { failAfter: 1, recoverAfter: 1, holdDown: "0s" } }),
       alerts: [{ type: "alertmanager", urls: ["http://am.test"], groupWait: "1s", resendInterval: "1m" }],
     });
+    let seq = 0;
+    /** One report from each probe, now: the primary `up` or not, the secondary up. */
+    const round = async (coordinator: Coordinator, up: boolean) => {
+      const at = new Date(clock.now()).toISOString();
+      for (const probe of ["p1", "p2", "p3"]) {
+        await coordinator.acceptReport({
+          id: `r${++seq}`,
+          probe,
+          sentAt: at,
+          healthy: true,
+          results: [
+            { service: "web", endpoint: "primary", ok: up, checkedAt: at },
+            { service: "web", endpoint: "secondary", ok: true, checkedAt: at },
+          ],
+        });
+      }
+    };
     const clock = new ManualClock();
     const t0 = clock.now();
     const iso = (ms: number) => new Date(t0 + ms).toISOString();
@@ -67,12 +84,8 @@ describe("pager episodes across a restart", () => {
     };
     const posts = () => http.calls.map((c) => JSON.parse(c.body) as PostableAlert[]);
     let run = await life();
-    await run.coordinator.recordEvent({
-      at: clock.now(),
-      type: "failover",
-      service: "web",
-      message: "failover of web",
-    });
+    await round(run.coordinator, false);
+    expect(run.coordinator.service("web").active).toBe("secondary");
     await clock.advance(1_000);
     await run.alerts.dispatcher.idle();
     await clock.advance(60_000);
@@ -92,12 +105,8 @@ describe("pager episodes across a restart", () => {
     await clock.advance(60_000);
     expect(posts()).toHaveLength(3);
     expect(posts()[2]?.[0]?.endsAt).toBe(iso(151_000 + 240_000));
-    await run.coordinator.recordEvent({
-      at: clock.now(),
-      type: "failback",
-      service: "web",
-      message: "failback of web",
-    });
+    await round(run.coordinator, true);
+    expect(run.coordinator.service("web").active).toBe("primary");
     await clock.advance(1_000);
     await run.alerts.dispatcher.idle();
     const resolved = posts()[3]?.[0];
