@@ -4,9 +4,9 @@
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { freePort } from "../support/ports.ts";
 
 /** One alert as `GET /api/v2/alerts` lists it (the fields the tests read). */
 export interface ListedAlert {
@@ -23,18 +23,6 @@ export interface RunningAlertmanager {
   /** The alerts it lists as not yet resolved. */
   alerts(): Promise<ListedAlert[]>;
   close(): Promise<void>;
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      const port = typeof address === "object" && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 /** A config that routes everything to one receiver: a webhook (with resolved notices) when given. */

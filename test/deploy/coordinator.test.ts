@@ -5,10 +5,10 @@
  * counting a real push probe's votes.
  */
 import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { type Origin, startOrigin } from "../../demo/origins.ts";
+import { freePort } from "../support/ports.ts";
 import {
   assembleRuntime,
   buildStage,
@@ -86,14 +86,6 @@ function writeConfig(file: string): void {
     },
   };
   writeFileSync(file, JSON.stringify(config, null, 2), { mode: 0o644 });
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((done) => server.listen(0, "127.0.0.1", done));
-  const address = server.address();
-  await new Promise<void>((done) => server.close(() => done()));
-  return typeof address === "object" && address ? address.port : 0;
 }
 
 /** Rewrites the coordinator's --host/--port to loopback and a free port, and its absolute paths into `map`. */

@@ -1,9 +1,9 @@
 /** Real etcd members on loopback for the HA tests: data on /dev/shm, each member killed by its PID. */
 import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
-import { createServer } from "node:net";
 import { join } from "node:path";
 import { requireBinary } from "../support/binaries.ts";
+import { freePort } from "../support/ports.ts";
 
 /** The etcd binary on the PATH, or null (skip) on a developer machine; with CI set a missing etcd throws, so the run fails. */
 export function etcdBinary(): string | null {
@@ -29,18 +29,6 @@ export interface EtcdCluster {
   members: EtcdMember[];
   endpoints: string[];
   stop(): Promise<void>;
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      const port = typeof address === "object" && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 /** Starts `size` members (1 or 3) and resolves once every member answers a linearizable read. */

@@ -1,5 +1,4 @@
 /** A real HA mesh for the scenarios: three etcd members, three coordinator processes, both DNS stand-ins. */
-import { createServer } from "node:net";
 import { startOrigin } from "../../demo/origins.ts";
 import { type Events, meshEnv, meshYaml, secretOf, startStandins, startVoters } from "../chaos/mesh.ts";
 import {
@@ -10,6 +9,7 @@ import {
   startProbe,
   until,
 } from "../chaos/processes.ts";
+import { freePort } from "../support/ports.ts";
 import { type EtcdCluster, startEtcdCluster } from "./etcd-cluster.ts";
 
 /** The lease TTL the scenarios run with. */
@@ -53,18 +53,6 @@ export interface Member {
 
 /** The whole mesh and its knobs. */
 export type HaMesh = Awaited<ReturnType<typeof startHaMesh>>;
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      const port = typeof address === "object" && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 /** Starts etcd, the stand-ins and three coordinators; the test posts the probes' votes to all three. */
 export async function startHaMesh(etcdBinary: string, options: { providerTimeout?: string } = {}) {

@@ -2,10 +2,10 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { createSocket } from "node:dgram";
 import { existsSync, mkdtempSync, readFileSync, realpathSync, rmSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import Database from "better-sqlite3";
+import { freePort as freeTcpPort } from "../support/ports.ts";
 
 /** What to install when pdns_server is not on the PATH. */
 export const PDNS_INSTALL = "apt-get install pdns-server pdns-backend-sqlite3";
@@ -25,18 +25,6 @@ export interface PdnsServer {
   apiKey: string;
   dnsPort: number;
   stop(): Promise<void>;
-}
-
-async function freeTcpPort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      const port = typeof address === "object" && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 async function udpFree(port: number): Promise<boolean> {
