@@ -209,7 +209,7 @@ export async function runDemo(options: {
     await waitFor("the switch to the secondary", () => servedBy("cdn2-front.example.com."));
     const switchMs = Date.now() - downAt;
     say(
-      `router web-router -> cdn2-front.example.com. on both providers: switched ${(switchMs / 1000).toFixed(2)} s after the primary went down (expected 2-4 s: the 3rd failed check of a majority, 1 s apart, plus up to one round)`,
+      `router web-router -> cdn2-front.example.com. on both providers: switched ${(switchMs / 1000).toFixed(2)} s after the primary went down (expected about 0.5-2 s: the first failed check comes within 1 s, then fast confirmation re-checks every 250 ms, probes.confirmInterval, until the 3rd failure of a majority; 2-4 s with confirmInterval 0s)`,
     );
     showDns();
     say(">>> bringing the primary origin back UP");
