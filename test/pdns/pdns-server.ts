@@ -102,3 +102,33 @@ export async function startPdns(binary: string, options: { dnssec?: boolean } = 
   await stop();
   throw new Error(`pdns_server did not start:\n${log.slice(-2000)}`);
 }
+
+/** Starts pdns_server with one empty native zone (NS `ns1.ZONE.`) created through its API. */
+export async function startPdnsWithZone(binary: string, zone: string): Promise<PdnsServer> {
+  const pdns = await startPdns(binary);
+  const created = await fetch(`${pdns.apiBase}/servers/localhost/zones`, {
+    method: "POST",
+    headers: { "x-api-key": pdns.apiKey, "content-type": "application/json" },
+    body: JSON.stringify({ name: `${zone}.`, kind: "Native", nameservers: [`ns1.${zone}.`] }),
+  });
+  if (created.status !== 201) {
+    await pdns.stop();
+    throw new Error(
+      `Cannot create zone "${zone}" on pdns_server: HTTP ${created.status} ${await created.text()}`,
+    );
+  }
+  return pdns;
+}
+
+/** Polls `test` every 20 ms until it holds; throws naming `what` after `timeoutMs`. */
+export async function until(
+  what: string,
+  test: () => boolean | Promise<boolean>,
+  timeoutMs = 10_000,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await test())) {
+    if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}

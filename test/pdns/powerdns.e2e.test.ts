@@ -8,33 +8,15 @@ import { configFromObject } from "../../shared/config.ts";
 import { silentLogger } from "../../shared/log.ts";
 import { describeWithBinary } from "../support/binaries.ts";
 import { queryDns } from "./dns-query.ts";
-import { PDNS_INSTALL, type PdnsServer, startPdns } from "./pdns-server.ts";
+import { PDNS_INSTALL, type PdnsServer, startPdnsWithZone, until } from "./pdns-server.ts";
 
 const ZONE = "example.com";
 const ROUTER = `web-router.${ZONE}`;
 
-async function until(
-  what: string,
-  test: () => boolean | Promise<boolean>,
-  timeoutMs = 10_000,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await test())) {
-    if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
-
 describeWithBinary("PowerDNS end to end", "pdns_server", { install: PDNS_INSTALL }, (binary) => {
   let pdns: PdnsServer;
   beforeAll(async () => {
-    pdns = await startPdns(binary);
-    const created = await fetch(`${pdns.apiBase}/servers/localhost/zones`, {
-      method: "POST",
-      headers: { "x-api-key": pdns.apiKey, "content-type": "application/json" },
-      body: JSON.stringify({ name: `${ZONE}.`, kind: "Native", nameservers: [`ns1.${ZONE}.`] }),
-    });
-    expect(created.status).toBe(201);
+    pdns = await startPdnsWithZone(binary, ZONE);
   });
   afterAll(async () => {
     await pdns?.stop();
