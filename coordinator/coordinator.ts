@@ -1,39 +1,34 @@
 /**
  * The coordinator's service layer: folds accepted reports into votes, runs decision rounds, records
- * every decision in the store before DNS is touched, and hands targets to the reconciler.
+ * every decision in the store before DNS is touched, and hands targets to the reconciler. The rooms
+ * are the vote book (`votes.ts`), the service book (`service-book.ts`), the decision round
+ * (`decision-round.ts`) and the operator verbs (`operator-verbs.ts`); this facade keeps them in one
+ * serial queue and stores each change before it takes effect.
  */
 import type { ClusterStatus } from "../shared/api-schema.ts";
 import type { Clock } from "../shared/clock.ts";
 import type { Config, ServiceConfig } from "../shared/config-schema.ts";
 import type { Logger } from "../shared/log.ts";
-import { checkedResults, notCheckedCount } from "../shared/not-checked.ts";
 import type { Assignments, Endpoint, Report } from "../shared/protocol.ts";
-import {
-  applyResult,
-  type CountedVote,
-  type EndpointTrack,
-  effectiveVote,
-  emptyTrack,
-  newestPerEndpoint,
-  olderThanFolded,
-  sameStanding,
-  verdictOf,
-} from "../shared/quorum.ts";
+import type { CountedVote, EndpointTrack } from "../shared/quorum.ts";
+import { planRound, roundCommit } from "./decision-round.ts";
 import type { NameserverView } from "./dns/nameserver-status.ts";
 import type { DnsProvider } from "./dns/provider.ts";
-import { type DesiredTarget, Reconciler } from "./dns/reconciler.ts";
-import { initialState, type RoundVerdicts, type ServiceState } from "./engine.ts";
-import { newlySilent, planService, sameState } from "./round.ts";
+import { Reconciler } from "./dns/reconciler.ts";
+import type { RoundVerdicts, ServiceState } from "./engine.ts";
+import { type Actor, planMode, planPin, type VerbPlan } from "./operator-verbs.ts";
+import { ActionError, assignmentsFor, ServiceBook } from "./service-book.ts";
 import {
   type AuditEvent,
   type Commit,
-  type DesiredRouter,
   type NewEvent,
   type ProbeRow,
   StaleStateError,
   type Store,
-  type TrackRow,
 } from "./store/store.ts";
+import { VoteBook } from "./votes.ts";
+
+export { ActionError };
 
 /** What the coordinator runs with. */
 export interface CoordinatorDeps {
@@ -53,20 +48,6 @@ export interface CoordinatorDeps {
   cluster?: () => ClusterStatus;
 }
 
-/** An operator action was refused: unknown service (404) or a state that forbids it (409). */
-export class ActionError extends Error {
-  constructor(
-    readonly status: 404 | 409,
-    readonly code: string,
-    message: string,
-  ) {
-    super(message);
-    this.name = "ActionError";
-  }
-}
-
-const trackKey = (probe: string, service: string, endpoint: Endpoint) => `${probe}|${service}|${endpoint}`;
-
 /** One running coordinator over one config. */
 export class Coordinator {
   readonly config: Config;
@@ -74,14 +55,8 @@ export class Coordinator {
   /** What the providers' own nameservers serve, where this runtime can ask them (set by the Node entry). */
   nameservers: NameserverView | null = null;
   readonly #deps: CoordinatorDeps;
-  readonly #services = new Map<string, ServiceState>();
-  readonly #serviceByName: Map<string, ServiceConfig>;
-  readonly #tracks = new Map<string, TrackRow>();
-  /** The `seenAt` of each track as last stored: never later than the one in memory. */
-  readonly #storedSeenAt = new Map<string, number | null>();
-  readonly #probes = new Map<string, ProbeRow>();
-  /** Each probe's latest round (its `sentAt`): the parts of one round add up their not-checked counts. */
-  readonly #rounds = new Map<string, string>();
+  readonly #votes: VoteBook;
+  readonly #services: ServiceBook;
   readonly #startedAt: number;
   #queue: Promise<unknown> = Promise.resolve();
   #cancelTick: (() => void) | null = null;
@@ -90,8 +65,9 @@ export class Coordinator {
 
   private constructor(deps: CoordinatorDeps, reconciler: Reconciler) {
     this.config = deps.config;
-    this.#serviceByName = new Map(deps.config.services.map((svc) => [svc.name, svc]));
     this.#deps = deps;
+    this.#votes = new VoteBook(deps.config);
+    this.#services = new ServiceBook(deps.config, deps.providers);
     this.reconciler = reconciler;
     this.#startedAt = deps.clock.now();
   }
@@ -117,28 +93,17 @@ export class Coordinator {
     };
     const coordinator = new Coordinator(deps, new Reconciler(deps.providers, reconcilerOptions));
     self = coordinator;
-    for (const row of snapshot.tracks) {
-      const key = trackKey(row.probe, row.service, row.endpoint);
-      coordinator.#tracks.set(key, row);
-      coordinator.#storedSeenAt.set(key, row.track.seenAt);
-    }
-    for (const row of snapshot.probes) coordinator.#probes.set(row.id, row);
-    const stored = new Map(snapshot.services.map((s) => [s.name, s]));
+    coordinator.#votes.load(snapshot.tracks, snapshot.probes);
     // A provider last seen in sync with the *previous* target is unfinished too (killed before its write began).
     const decided = new Map(snapshot.desired.map((d) => [d.router, d.target]));
     const unfinished = snapshot.providerStates.filter(
       (row) => row.state !== "in-sync" || (decided.has(row.router) && decided.get(row.router) !== row.target),
     ).length;
-    // Defaults first: a state stored before a field existed gets that field's initial value.
-    const services: ServiceState[] = deps.config.services.map((svc) => ({
-      ...initialState(svc.name),
-      ...stored.get(svc.name),
-    }));
-    for (const state of services) coordinator.#services.set(state.name, state);
+    const services = coordinator.#services.load(snapshot.services);
     const now = deps.clock.now();
     await coordinator.#commit({
       services,
-      desired: deps.config.services.map((svc) => coordinator.#desiredRow(svc, now)),
+      desired: deps.config.services.map((svc) => coordinator.#services.desiredRow(svc, now)),
       events: [
         {
           at: now,
@@ -150,7 +115,7 @@ export class Coordinator {
         },
       ],
     });
-    coordinator.reconciler.setDesired(coordinator.#desiredTargets());
+    coordinator.reconciler.setDesired(coordinator.#services.desiredTargets());
     return coordinator;
   }
 
@@ -184,95 +149,23 @@ export class Coordinator {
 
   /** The checks a probe runs, in wire form. */
   assignments(probeId: string): Assignments {
-    const checks = this.config.services.flatMap((svc) =>
-      (["primary", "secondary"] as const).map((endpoint) => {
-        const check = svc[endpoint].check;
-        return {
-          service: svc.name,
-          endpoint,
-          url: check.url,
-          expectStatus: check.expectStatus,
-          timeoutMs: check.timeout,
-          ...(check.bodyContains !== undefined ? { bodyContains: check.bodyContains } : {}),
-          ...(check.degradedAfter !== undefined ? { degradedAfterMs: check.degradedAfter } : {}),
-        };
-      }),
-    );
-    return {
-      probe: probeId,
-      intervalMs: this.config.probes.interval,
-      checks,
-      canaries: this.config.probes.canaries,
-    };
+    return assignmentsFor(this.config, probeId);
   }
 
   /** Folds an authenticated report into the votes, then decides; throws `ReplayError` for a report id seen before. */
   acceptReport(report: Report): Promise<void> {
     return this.#serial(async () => {
       const now = this.#deps.clock.now();
-      const wasSilent = this.#probes.get(report.probe)?.silent ?? false;
-      // A probe splits a large round into several reports with one `sentAt` (CONTRACT §5): one round.
-      const sameRound = this.#rounds.get(report.probe) === report.sentAt;
-      const before = sameRound ? (this.#probes.get(report.probe)?.notChecked ?? 0) : 0;
-      const notChecked = before + notCheckedCount(report.results);
-      const probe: ProbeRow = {
-        id: report.probe,
-        lastSeen: now,
-        healthy: report.healthy,
-        silent: false,
-        notChecked,
-      };
-      // Keyed by probe|service|endpoint: a report can carry thousands of results (one per path).
-      const changed = new Map<string, TrackRow>();
-      const stored: TrackRow[] = [];
-      const touched = new Set<string>();
-      if (report.healthy) {
-        // One result per endpoint counts (the newest); one older than the result already folded is ignored.
-        for (const result of newestPerEndpoint(checkedResults(report.results))) {
-          const svc = this.#serviceByName.get(result.service);
-          if (!svc) continue;
-          const key = trackKey(report.probe, result.service, result.endpoint);
-          const previous = this.#tracks.get(key)?.track;
-          if (olderThanFolded(previous, result.checkedAt)) continue;
-          const last: NonNullable<EndpointTrack["last"]> = { ok: result.ok, checkedAt: result.checkedAt };
-          if (result.status !== undefined) last.status = result.status;
-          if (result.latencyMs !== undefined) last.latencyMs = result.latencyMs;
-          if (result.error !== undefined) last.error = result.error;
-          const track = applyResult(previous ?? emptyTrack(), last, svc, now);
-          const row = { probe: report.probe, service: result.service, endpoint: result.endpoint, track };
-          changed.set(key, row);
-          if (this.#mustStore(key, previous, track, now)) stored.push(row);
-          touched.add(result.service);
-        }
-      }
-      const events: NewEvent[] = wasSilent
-        ? [{ at: now, type: "probe.back", message: `Probe "${report.probe}" is reporting again` }]
-        : [];
+      const fold = this.#votes.fold(report, now);
       await this.#commit({
         report: { probe: report.probe, id: report.id, at: now },
-        tracks: stored,
-        probes: [probe],
-        events,
+        tracks: fold.stored,
+        probes: [fold.probe],
+        events: fold.events,
       });
-      for (const [key, row] of changed) this.#tracks.set(key, row);
-      for (const row of stored)
-        this.#storedSeenAt.set(trackKey(row.probe, row.service, row.endpoint), row.track.seenAt);
-      this.#probes.set(probe.id, probe);
-      this.#rounds.set(probe.id, report.sentAt);
-      await this.#round(now, touched.size > 0 ? touched : null);
+      this.#votes.apply(fold);
+      await this.#round(now, fold.touched.size > 0 ? fold.touched : null);
     });
-  }
-
-  /**
-   * Whether a folded track must be written: its standing changed, or its stored `seenAt` is more than
-   * an interval old. Otherwise the store keeps an older `seenAt` (and `last`): after a restart such a
-   * vote turns stale sooner than it would have, never later, and the next report refreshes it.
-   */
-  #mustStore(key: string, previous: EndpointTrack | undefined, track: EndpointTrack, now: number): boolean {
-    const storedSeenAt = this.#storedSeenAt.get(key);
-    if (!previous || storedSeenAt === undefined || storedSeenAt === null) return true;
-    if (now - storedSeenAt > this.config.probes.interval) return true;
-    return !sameStanding(previous, track);
   }
 
   /** Whether a report id from this probe was already accepted (false when the store cannot say). */
@@ -286,73 +179,56 @@ export class Coordinator {
   }
 
   /** Pins a service to a path (an operator's manual switch). */
-  failover(name: string, to: Endpoint, options: { actor: string; reason?: string }): Promise<void> {
+  failover(name: string, to: Endpoint, options: Actor): Promise<void> {
     return this.#serial(async () => {
-      const state = this.#state(name);
       const now = this.#deps.clock.now();
-      const switched = state.active !== to;
-      const next: ServiceState = {
-        ...state,
-        active: to,
-        mode: "pinned",
-        held: false,
-        lastSwitchAt: switched ? now : state.lastSwitchAt,
-      };
-      const svc = this.#serviceConfig(name);
-      await this.#commit({
-        services: [next],
-        desired: [this.#desiredRow(svc, now, to)],
-        events: [
-          {
-            at: now,
-            type: "pin",
-            service: name,
-            from: state.active,
-            to,
-            actor: options.actor,
-            votes: this.#verdicts(svc, now).votes,
-            message: `${options.actor} pinned "${name}" to ${to}${switched ? ` (switched from ${state.active})` : ""}${options.reason ? `: ${options.reason}` : ""}`,
-          },
-        ],
-      });
-      this.#services.set(name, next);
-      this.reconciler.setDesired(this.#desiredTargets());
+      await this.#applyVerb(
+        planPin({ services: this.#services, votes: this.#votes }, name, to, options, now),
+      );
+      this.reconciler.setDesired(this.#services.desiredTargets());
     });
   }
 
   /** Pauses automatic decisions for a service (maintenance). */
-  pause(name: string, options: { actor: string; reason?: string }): Promise<void> {
-    return this.#setMode(name, "paused", "pause", options);
+  pause(name: string, options: Actor): Promise<void> {
+    return this.#serial(async () => {
+      await this.#applyVerb(planMode(this.#services, name, "pause", options, this.#deps.clock.now()));
+    });
   }
 
   /** Returns a paused or pinned service to automatic decisions. */
-  resume(name: string, options: { actor: string; reason?: string }): Promise<void> {
-    return this.#setMode(name, "auto", "resume", options);
+  resume(name: string, options: Actor): Promise<void> {
+    return this.#serial(async () => {
+      const now = this.#deps.clock.now();
+      await this.#applyVerb(planMode(this.#services, name, "resume", options, now));
+      this.reconciler.kick();
+      await this.#round(now, new Set([name]));
+    });
   }
 
   /** The state of one service (throws `ActionError` 404 when unknown). */
   service(name: string): ServiceState {
-    return { ...this.#state(name) };
+    return { ...this.#services.state(name) };
   }
 
   /** Every service's state. */
   services(): ServiceState[] {
-    return [...this.#services.values()].map((s) => ({ ...s }));
+    return this.#services.all().map((s) => ({ ...s }));
   }
 
   /** The verdicts and per-probe votes of one service right now. */
   verdicts(name: string): RoundVerdicts & { counted: Record<Endpoint, CountedVote[]> } {
-    return this.#verdicts(this.#serviceConfig(name), this.#deps.clock.now());
+    return this.#votes.verdicts(this.#services.config(name), this.#deps.clock.now());
   }
 
   /** One probe's track of one endpoint, if it reported one. */
   track(probe: string, service: string, endpoint: Endpoint): EndpointTrack | undefined {
-    return this.#tracks.get(trackKey(probe, service, endpoint))?.track;
+    return this.#votes.track(probe, service, endpoint);
   }
 
   /** What the coordinator knows of a probe. */
   probe(id: string): ProbeRow | undefined {
-    const row = this.#probes.get(id);
+    const row = this.#votes.probe(id);
     return row ? { ...row } : undefined;
   }
 
@@ -387,16 +263,7 @@ export class Coordinator {
    */
   adopt(pick: () => ServiceState[]): Promise<void> {
     return this.#serial(async () => {
-      let changed = false;
-      for (const adopted of pick()) {
-        // A ledger entry written before a field existed gets that field's initial value.
-        const next = { ...initialState(adopted.name), ...adopted };
-        const current = this.#services.get(next.name);
-        if (!current || sameState(current, next)) continue;
-        this.#services.set(next.name, next);
-        changed = true;
-      }
-      if (changed) this.reconciler.setDesired(this.#desiredTargets());
+      if (this.#services.adopt(pick())) this.reconciler.setDesired(this.#services.desiredTargets());
     });
   }
 
@@ -415,125 +282,40 @@ export class Coordinator {
     return this.#startedAt;
   }
 
-  async #setMode(
-    name: string,
-    mode: ServiceState["mode"],
-    type: "pause" | "resume",
-    options: { actor: string; reason?: string },
-  ): Promise<void> {
-    return this.#serial(async () => {
-      const state = this.#state(name);
-      const now = this.#deps.clock.now();
-      const next: ServiceState = { ...state, mode, held: false };
-      await this.#commit({
-        services: [next],
-        events: [
-          {
-            at: now,
-            type,
-            service: name,
-            actor: options.actor,
-            message: `${options.actor} ${type === "pause" ? "paused" : "resumed"} "${name}" (was ${state.mode}, ${state.active} live)${options.reason ? `: ${options.reason}` : ""}`,
-          },
-        ],
-      });
-      this.#services.set(name, next);
-      if (type === "resume") {
-        this.reconciler.kick();
-        await this.#round(now, new Set([name]));
-      }
-    });
+  /** The router FQDN (no trailing dot) of a service. */
+  routerName(svc: ServiceConfig): string {
+    return this.#services.routerName(svc);
+  }
+
+  async #applyVerb(plan: VerbPlan): Promise<void> {
+    await this.#commit(plan.commit);
+    this.#services.set([plan.next]);
   }
 
   async #round(now: number, only: Set<string> | null): Promise<void> {
-    const silence = only
-      ? { probes: [], events: [] }
-      : newlySilent(this.config.probes.members, (id) => this.#probes.get(id), {
-          now,
-          intervalMs: this.config.probes.interval,
-          startedAt: this.#startedAt,
-        });
-    const events: NewEvent[] = [...silence.events];
-    const services: ServiceState[] = [];
-    const desired: DesiredRouter[] = [];
-    // In an HA cluster only the leader decides; the others keep their tallies warm.
-    const deciding = this.#deps.canDecide?.() ?? true;
-    for (const svc of this.config.services) {
-      if (!deciding || (only && !only.has(svc.name))) continue;
-      const state = this.#state(svc.name);
-      const plan = planService(svc, state, this.#verdicts(svc, now), now);
-      events.push(...plan.events);
-      if (plan.switchTo) desired.push(this.#desiredRow(svc, now, plan.switchTo));
-      if (!sameState(plan.next, state)) services.push(plan.next);
-    }
-    if (events.length === 0 && services.length === 0 && silence.probes.length === 0) return;
+    const plan = planRound(
+      {
+        config: this.config,
+        votes: this.#votes,
+        services: this.#services,
+        startedAt: this.#startedAt,
+        deciding: this.#deps.canDecide?.() ?? true,
+      },
+      now,
+      only,
+    );
+    if (!plan) return;
     try {
-      await this.#commit({ services, desired, events, probes: silence.probes });
+      await this.#commit(roundCommit(plan));
     } catch (error) {
       if (!(error instanceof StaleStateError)) throw error;
       // Another member changed a service first, or leadership ended: the ledger sync brings the news.
       this.#deps.log.warn("Decision not recorded", { error: error.message });
       return;
     }
-    for (const s of services) this.#services.set(s.name, s);
-    for (const p of silence.probes) this.#probes.set(p.id, p);
-    if (desired.length > 0) this.reconciler.setDesired(this.#desiredTargets());
-  }
-
-  #verdicts(
-    svc: ServiceConfig,
-    now: number,
-  ): RoundVerdicts & { counted: Record<Endpoint, CountedVote[]>; votes: NonNullable<NewEvent["votes"]> } {
-    const intervalMs = this.config.probes.interval;
-    const count = (endpoint: Endpoint): CountedVote[] =>
-      this.config.probes.members.map((member) => {
-        const row = this.#probes.get(member.id);
-        const seen = { lastSeen: row?.lastSeen ?? null, healthy: row?.healthy ?? true };
-        const track = this.#tracks.get(trackKey(member.id, svc.name, endpoint))?.track;
-        return {
-          probe: member.id,
-          provider: member.provider,
-          vote: effectiveVote(track, seen, { now, intervalMs }),
-        };
-      });
-    const counted = { primary: count("primary"), secondary: count("secondary") };
-    const primary = verdictOf(counted.primary, this.config.probes.quorum);
-    const secondary = verdictOf(counted.secondary, this.config.probes.quorum);
-    return { primary, secondary, counted, votes: { primary: primary.votes, secondary: secondary.votes } };
-  }
-
-  #desiredRow(svc: ServiceConfig, now: number, active?: Endpoint) {
-    const endpoint = active ?? this.#services.get(svc.name)?.active ?? "primary";
-    return { service: svc.name, router: this.routerName(svc), target: svc[endpoint].target, decidedAt: now };
-  }
-
-  #desiredTargets(): DesiredTarget[] {
-    return this.config.services.map((svc) => {
-      const state = this.#state(svc.name);
-      const ttl: Record<string, number> = {};
-      for (const provider of this.#deps.providers) {
-        const override = svc[provider.name as "cloudflare" | "desec" | "powerdns" | "memory"]; // absent for unknown names
-        ttl[provider.name] = override?.ttl ?? svc.ttl;
-      }
-      return { service: svc.name, router: this.routerName(svc), target: svc[state.active].target, ttl };
-    });
-  }
-
-  /** The router FQDN (no trailing dot) of a service. */
-  routerName(svc: ServiceConfig): string {
-    return svc.router === "@" ? this.config.zone : `${svc.router}.${this.config.zone}`;
-  }
-
-  #state(name: string): ServiceState {
-    const state = this.#services.get(name);
-    if (!state) throw new ActionError(404, "not_found", `Unknown service "${name}"`);
-    return state;
-  }
-
-  #serviceConfig(name: string): ServiceConfig {
-    const svc = this.#serviceByName.get(name);
-    if (!svc) throw new ActionError(404, "not_found", `Unknown service "${name}"`);
-    return svc;
+    this.#services.set(plan.services);
+    this.#votes.setProbes(plan.probes);
+    if (plan.desired.length > 0) this.reconciler.setDesired(this.#services.desiredTargets());
   }
 
   async #commit(change: Commit): Promise<void> {
