@@ -119,18 +119,13 @@ export class Coordinator {
     return coordinator;
   }
 
-  /** Starts the periodic decision round (every probe interval); stale probes are noticed here. */
+  /** Starts the periodic decision round (every probe interval); stale probes are noticed here (pruning: `retention.ts`). */
   start(): void {
     const tick = () => {
       this.#cancelTick = this.#deps.clock.setTimer(tick, this.config.probes.interval);
       void this.evaluate().catch((error: unknown) =>
         this.#deps.log.error("Decision round failed", { error: String(error) }),
       );
-      void this.#deps.store
-        .pruneReports(this.#deps.clock.now() - 10 * 60_000)
-        .catch((error: unknown) =>
-          this.#deps.log.error("Cannot prune replay state", { error: String(error) }),
-        );
     };
     this.#cancelTick = this.#deps.clock.setTimer(tick, this.config.probes.interval);
   }

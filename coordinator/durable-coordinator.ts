@@ -19,6 +19,7 @@ import { createProviders } from "./dns/factory.ts";
 import { routerTtlProblems } from "./dns/preflight.ts";
 import { CoordinatorMetrics } from "./metrics.ts";
 import { PullLoop } from "./pull.ts";
+import { Retention } from "./retention.ts";
 import { refusalReasons } from "./routes/probes.ts";
 import { type DurableSqlStorage, DurableStore } from "./store/durable.ts";
 
@@ -44,12 +45,13 @@ interface Opened {
   config: Config;
   clock: Clock;
   coordinator: Coordinator;
-  store: DurableStore;
+  retention: Retention;
   pulls: PullLoop;
   fetch: (request: Request) => Response | Promise<Response>;
 }
 
-const PRUNE_AFTER_MS = 10 * 60_000;
+/** Pruning batches per alarm: a backlog (a lowered retention) clears over a few alarms, none of them long. */
+const PRUNE_BATCHES_PER_ALARM = 10;
 
 /** The coordinator Durable Object: opens on its first request or alarm, then serves the app. */
 export class DurableCoordinator {
@@ -89,7 +91,9 @@ export class DurableCoordinator {
     const logged = (what: string) => (error: unknown) => this.#log.error(what, { error: String(error) });
     await Promise.all([
       opened.coordinator.evaluate().catch(logged("Decision round failed")),
-      opened.store.pruneReports(now - PRUNE_AFTER_MS).catch(logged("Cannot prune replay state")),
+      opened.retention
+        .catchUp({ maxBatches: PRUNE_BATCHES_PER_ALARM })
+        .catch(logged("Cannot prune past retention")),
       opened.pulls.round(),
     ]);
   }
@@ -160,11 +164,12 @@ async function openCoordinator(
   if (ttlProblems.length > 0) throw new CoordinatorSetupError(ttlProblems.join("; "));
   const store = new DurableStore(state.storage);
   const metrics = new CoordinatorMetrics({ refusalReasons, destinations: destinationNames(config.alerts) });
+  const outbox = new DurableOutbox(state.storage);
   const alerts = await startAlerts({
     counters: metrics.alerts,
     config,
     env,
-    outbox: new DurableOutbox(state.storage),
+    outbox,
     store,
     ...world,
   });
@@ -184,5 +189,13 @@ async function openCoordinator(
   // Arm the tick unless an alarm is already set (it survives restarts); the Worker's cron re-arms it too.
   if ((await state.storage.getAlarm()) === null)
     await state.storage.setAlarm(clock.now() + config.probes.interval);
-  return { config, clock, coordinator, store, pulls, fetch: app.fetch };
+  const retention = new Retention({
+    store,
+    outbox,
+    eventsDoneThrough: () => alerts.eventsDoneThrough(),
+    retention: config.coordinator.retention,
+    clock,
+    log,
+  });
+  return { config, clock, coordinator, retention, pulls, fetch: app.fetch };
 }

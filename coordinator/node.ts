@@ -16,6 +16,7 @@ import { joinCluster, longestRequest } from "./ha/cluster.ts";
 import { CoordinatorMetrics } from "./metrics.ts";
 import { type BoundServer, bindServer, lockDataDir } from "./node-runtime.ts";
 import { PullLoop } from "./pull.ts";
+import { Retention } from "./retention.ts";
 import { refusalReasons } from "./routes/probes.ts";
 import { SqliteStore } from "./store/sqlite.ts";
 
@@ -117,11 +118,12 @@ async function assemble(
     createProviders(config, { env: (name) => env[name], fetch: cluster?.providerFetch ?? fetch, clock });
   // One set of counters: the alert engine feeds its deliveries into what /metrics serves.
   const metrics = new CoordinatorMetrics({ refusalReasons, destinations: destinationNames(config.alerts) });
+  const outbox = new SqliteOutbox(local.db);
   const alerts = await startAlerts({
     counters: metrics.alerts,
     config,
     env: (name) => env[name],
-    outbox: new SqliteOutbox(local.db),
+    outbox,
     store,
     fetch,
     clock,
@@ -173,6 +175,15 @@ async function assemble(
   });
   bound.setHandler(app.fetch);
   coordinator.start();
+  const retention = new Retention({
+    store,
+    outbox,
+    eventsDoneThrough: () => alerts.eventsDoneThrough(),
+    retention: config.coordinator.retention,
+    clock,
+    log: options.log,
+  });
+  retention.start();
   cluster?.attach(coordinator, { longestRequestMs: longestRequest(config) });
   pulls.start();
   return {
@@ -183,6 +194,8 @@ async function assemble(
       pulls.stop();
       await cluster?.stop();
       coordinator.stop();
+      retention.stop();
+      await retention.idle();
       await nameservers?.stop();
       alerts.stop();
       await bound.close();

@@ -3,6 +3,7 @@ import { z } from "zod";
 import { alertSchema } from "./alert-config.ts";
 import { parseDuration } from "./duration.ts";
 import { addressValue, formatRouterValue } from "./router-value.ts";
+import { MAX_SKEW_SECONDS } from "./signing.ts";
 
 /** A duration written as `500ms`, `10s`, `5m` (or a number of milliseconds), parsed into milliseconds. */
 function duration(min = 0) {
@@ -215,6 +216,26 @@ const operatorsSchema = z.array(operatorSchema).superRefine((operators, ctx) => 
   }
 });
 
+/**
+ * A signed report is accepted while its timestamp is within the skew of the coordinator's clock on
+ * either side, so a captured report can be replayed for up to twice the skew after it was accepted.
+ */
+const MIN_REPORT_IDS_MS = 2 * MAX_SKEW_SECONDS * 1000;
+
+/** `coordinator.retention`: how long the store keeps what grows with time; pruned in the background. */
+const retentionSchema = z.strictObject({
+  /** The audit log (`GET /v1/events`, the status page's history); an event alerting still needs is kept longer. */
+  events: duration(60_000).default(90 * 86_400_000),
+  /** Accepted report ids (replay refusal, CONTRACT §5). */
+  reportIds: duration(0)
+    .refine((ms) => ms >= MIN_REPORT_IDS_MS, {
+      message: `Keep report ids at least ${MIN_REPORT_IDS_MS / 1000}s: a signed report is accepted up to ${MAX_SKEW_SECONDS}s either side of the coordinator's clock, so a shorter retention lets a captured report be replayed`,
+    })
+    .default(600_000),
+  /** Delivered and dropped alert messages (the outbox); pending ones are kept until they are settled. */
+  alerts: duration(60_000).default(7 * 86_400_000),
+});
+
 const coordinatorSchema = z.strictObject({
   apiTokenEnv: envName.default("HEALTHMESH_API_TOKEN"),
   /** Named operator tokens with roles; the audit log's `actor` is the name. */
@@ -224,6 +245,7 @@ const coordinatorSchema = z.strictObject({
   protectMetrics: z.boolean().default(false),
   publicUrl: httpUrl.optional(),
   ha: haSchema.optional(),
+  retention: retentionSchema.prefault({}),
 });
 
 /** How the coordinator asks the providers' own nameservers what the world sees (CONTRACT §4a). */
@@ -254,11 +276,7 @@ export const configSchema = z.strictObject({
     .nullish()
     .transform((alerts) => alerts ?? []),
   nameserverChecks: nameserverChecksSchema.prefault({}),
-  coordinator: coordinatorSchema.default({
-    apiTokenEnv: "HEALTHMESH_API_TOKEN",
-    publicStatusPage: false,
-    protectMetrics: false,
-  }),
+  coordinator: coordinatorSchema.prefault({}),
 });
 
 /** A validated config, with defaults filled in and durations in milliseconds. */

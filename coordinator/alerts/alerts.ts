@@ -17,6 +17,7 @@ import { EpisodeBook } from "./episode-book.ts";
 import { episodeRuleRouted, overByState } from "./episodes.ts";
 import { createDestinations, type Destination } from "./factory.ts";
 import type { Outbox } from "./outbox.ts";
+import { alertsDoneThrough } from "./retention-floor.ts";
 
 /** Alerting of one coordinator. */
 export interface Alerts {
@@ -25,6 +26,8 @@ export interface Alerts {
   episodes: EpisodeBook;
   /** The coordinator's `onEvents`: buffers and returns at once. */
   enqueue(events: AuditEvent[]): void;
+  /** The highest audit event id alerting is done with (retention keeps every event after it). */
+  eventsDoneThrough(): Promise<number>;
   /** Starts the DNS watches and the Alertmanager re-posts on an open coordinator. */
   watch(coordinator: Coordinator): void;
   stop(): void;
@@ -71,6 +74,7 @@ export async function startAlerts(options: {
       episodes.apply(events);
       dispatcher.enqueue(events);
     },
+    eventsDoneThrough: () => alertsDoneThrough(options.outbox, dispatcher.doneThrough()),
     watch(coordinator) {
       if (destinations.length === 0) return;
       const routers = new Map(config.services.map((svc) => [svc.name, coordinator.routerName(svc)]));

@@ -31,7 +31,6 @@ const DEFAULT_RETRY: RetryPolicy = {
   maxRetryAfterMs: 3_600_000,
   maxAttempts: 20,
 };
-const PRUNE_AFTER_MS = 7 * 24 * 3_600_000;
 
 /** What the dispatcher runs with. */
 export interface DispatcherOptions {
@@ -98,7 +97,6 @@ export class AlertDispatcher {
 
   /** Loads cursors, re-reads the events not yet grouped before a stop, and resumes pending deliveries. */
   async start(): Promise<void> {
-    await this.#o.outbox.prune(this.#o.clock.now() - PRUNE_AFTER_MS);
     const cursors = await this.#o.outbox.cursors();
     for (const lane of this.#lanes) {
       lane.lastCreated = await this.#o.outbox.lastCreated(lane.name);
@@ -139,6 +137,25 @@ export class AlertDispatcher {
   /** Resolves when no outbox write or delivery is in flight (tests, shutdown). */
   async idle(): Promise<void> {
     for (let i = 0; i < 5; i++) await Promise.all(this.#lanes.map((lane) => lane.work));
+  }
+
+  /**
+   * Each destination's position in the audit log: the event id up to which every event is in a
+   * message or needed none (`null` before its first event). Stored as its cursor too, so that a
+   * restart need not re-read events that only passed by (a pager sees few that concern it).
+   */
+  doneThrough(): Map<string, number | null> {
+    const out = new Map<string, number | null>();
+    for (const lane of this.#lanes) {
+      const buffered = [...lane.groups.values()].flatMap((g) => g.events.map((e) => e.id));
+      const done = buffered.length > 0 ? Math.min(lane.seen, ...buffered.map((id) => id - 1)) : lane.seen;
+      if (lane.cursor !== null && done > lane.cursor) {
+        lane.cursor = done;
+        this.#chain(lane, () => this.#o.outbox.advanceCursor(lane.name, done));
+      }
+      out.set(lane.name, lane.cursor);
+    }
+    return out;
   }
 
   /** The destination names this dispatcher serves. */

@@ -4,6 +4,7 @@
  * restarted is delivered after it wakes.
  */
 import type { DurableSqlStorage, SqlValue } from "../store/durable.ts";
+import { DELETE_SETTLED_ALERTS } from "../store/prune.ts";
 import { OUTBOX_SCHEMA } from "../store/schema.ts";
 import type { EpisodeChange } from "./episodes.ts";
 import type { AlertMessage } from "./message.ts";
@@ -157,7 +158,7 @@ export class DurableOutbox implements Outbox {
     return rows.map(outboxEntryOf);
   }
 
-  async prune(beforeMs: number): Promise<void> {
-    this.#rows("DELETE FROM alert_outbox WHERE state != 'pending' AND created_at < ?", beforeMs);
+  async prune(beforeMs: number, limit = -1): Promise<number> {
+    return this.#rows(`${DELETE_SETTLED_ALERTS} RETURNING 1 AS gone`, beforeMs, limit).length;
   }
 }

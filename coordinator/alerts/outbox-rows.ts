@@ -39,8 +39,8 @@ export function outboxEntryOf(row: OutboxRow): OutboxEntry {
 
 /**
  * The open pager episodes (each its opening change as JSON) and the audit event id they are folded
- * up to. Separate from the store's tables and from `alert_outbox`: outbox rows are pruned after a
- * week, an episode stays open as long as it lasts.
+ * up to. Separate from the store's tables and from `alert_outbox`: outbox rows are pruned after
+ * `coordinator.retention.alerts`, an episode stays open as long as it lasts.
  */
 export const EPISODE_SCHEMA = `
 CREATE TABLE IF NOT EXISTS alert_episodes (id TEXT PRIMARY KEY, opening TEXT NOT NULL);

@@ -4,6 +4,7 @@
  * Written with the store's pragmas (WAL, synchronous=FULL), so what `add` returned survives a kill -9.
  */
 import type Database from "better-sqlite3";
+import { DELETE_SETTLED_ALERTS } from "../store/prune.ts";
 import { OUTBOX_SCHEMA } from "../store/schema.ts";
 import type { EpisodeChange } from "./episodes.ts";
 import type { AlertMessage } from "./message.ts";
@@ -158,7 +159,7 @@ export class SqliteOutbox implements Outbox {
     return rows.map(outboxEntryOf);
   }
 
-  async prune(beforeMs: number): Promise<void> {
-    this.#db.prepare("DELETE FROM alert_outbox WHERE state != 'pending' AND created_at < ?").run(beforeMs);
+  async prune(beforeMs: number, limit = -1): Promise<number> {
+    return this.#db.prepare(DELETE_SETTLED_ALERTS).run(beforeMs, limit).changes;
   }
 }

@@ -73,8 +73,12 @@ export interface Outbox {
   markFailed(id: number, options: { attempts: number; error: string }): Promise<void>;
   /** Entries (every state), oldest first, for status and tests. */
   list(destination?: string): Promise<OutboxEntry[]>;
-  /** Forgets sent and failed entries created before `beforeMs`. */
-  prune(beforeMs: number): Promise<void>;
+  /**
+   * Forgets up to `limit` (default all) sent and failed entries created before `beforeMs`, oldest
+   * first; returns how many. Kept anyway: each group's newest entry (`lastCreated` reads it) and
+   * entries holding events past their destination's cursor (`takenEventIds` reads them).
+   */
+  prune(beforeMs: number, limit?: number): Promise<number>;
 }
 
 /** An outbox held in memory: the dispatcher's semantics without durability. */
@@ -150,11 +154,20 @@ export class MemoryOutbox implements Outbox {
     return this.#entries.filter((e) => !destination || e.destination === destination).map((e) => ({ ...e }));
   }
 
-  async prune(beforeMs: number): Promise<void> {
-    for (let i = this.#entries.length - 1; i >= 0; i--) {
-      const e = this.#entries[i];
-      if (e && e.state !== "pending" && e.createdAt < beforeMs) this.#entries.splice(i, 1);
-    }
+  async prune(beforeMs: number, limit = Number.POSITIVE_INFINITY): Promise<number> {
+    const newest = new Map<string, number>();
+    for (const e of this.#entries) newest.set(`${e.destination}\u0000${e.key}`, e.id);
+    const gone = this.#entries
+      .filter(
+        (e) =>
+          e.state !== "pending" &&
+          e.createdAt < beforeMs &&
+          Math.max(0, ...e.eventIds) <= (this.#cursors.get(e.destination) ?? 0) &&
+          newest.get(`${e.destination}\u0000${e.key}`) !== e.id,
+      )
+      .slice(0, limit);
+    for (const e of gone) this.#entries.splice(this.#entries.indexOf(e), 1);
+    return gone.length;
   }
 
   #update(id: number, patch: Partial<OutboxEntry>): void {

@@ -7,6 +7,7 @@ import type { Endpoint } from "../../shared/protocol.ts";
 import type { ServiceState } from "../engine.ts";
 import { HttpError } from "../http-error.ts";
 import { sameState } from "../round.ts";
+import type { EventPruning } from "../store/prune.ts";
 import { type AuditEvent, type Commit, type Snapshot, StaleStateError, type Store } from "../store/store.ts";
 import { EtcdError } from "./etcd.ts";
 import type { Fence } from "./leadership.ts";
@@ -65,8 +66,13 @@ export class HaStore implements Store {
     return (await this.#o.local.hasReport?.(probe, id)) ?? false;
   }
 
-  pruneReports(beforeMs: number): Promise<void> {
-    return this.#o.local.pruneReports(beforeMs);
+  pruneReports(beforeMs: number, limit?: number): Promise<number> {
+    return this.#o.local.pruneReports(beforeMs, limit);
+  }
+
+  /** The audit log is each member's own: pruning it touches nothing in the ledger. */
+  pruneEvents(rule: EventPruning): Promise<number> {
+    return this.#o.local.pruneEvents(rule);
   }
 
   close(): Promise<void> {

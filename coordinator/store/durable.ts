@@ -5,6 +5,13 @@
  */
 import type { ServiceState } from "../engine.ts";
 import { numberEvent } from "./memory.ts";
+import {
+  DELETE_EVENTS_THROUGH,
+  DELETE_OLD_REPORTS,
+  type EventPruning,
+  OLDEST_EVENTS,
+  prunablePrefix,
+} from "./prune.ts";
 import { STORE_MIGRATIONS, STORE_SCHEMA } from "./schema.ts";
 import {
   type AuditEvent,
@@ -181,8 +188,19 @@ export class DurableStore implements Store {
     return rows.length > 0;
   }
 
-  async pruneReports(beforeMs: number): Promise<void> {
-    this.#storage.sql.exec("DELETE FROM reports WHERE at < ?", beforeMs);
+  async pruneReports(beforeMs: number, limit = -1): Promise<number> {
+    const gone = this.#storage.sql.exec(`${DELETE_OLD_REPORTS} RETURNING 1 AS gone`, beforeMs, limit);
+    return gone.toArray().length;
+  }
+
+  async pruneEvents(rule: EventPruning): Promise<number> {
+    const { sql } = this.#storage;
+    const rows = sql.exec<{ id: number; at: number }>(OLDEST_EVENTS, rule.limit).toArray();
+    const last = prunablePrefix(rows, rule);
+    if (last === null) return 0;
+    sql.exec(DELETE_EVENTS_THROUGH, last);
+    // Only the leading rows read above have an id up to `last`.
+    return rows.filter((row) => row.id <= last).length;
   }
 
   // The Durable Object owns its storage; there is nothing to close.

@@ -1,5 +1,6 @@
 /** An in-memory `Store`: the same semantics as SQLite, nothing survives the process. */
 import type { ServiceState } from "../engine.ts";
+import { type EventPruning, prunablePrefix } from "./prune.ts";
 import {
   type AuditEvent,
   type Commit,
@@ -27,6 +28,8 @@ export class MemoryStore implements Store {
   #providerStates = new Map<string, ProviderRouterRow>();
   #events: AuditEvent[] = [];
   #reports = new Map<string, number>();
+  /** The id of the newest event ever stored (ids are never reused, pruned or not). */
+  #lastEventId = 0;
 
   async commit(change: Commit): Promise<AuditEvent[]> {
     if (change.report) {
@@ -41,7 +44,7 @@ export class MemoryStore implements Store {
     for (const d of change.desired ?? []) this.#desired.set(d.service, { ...d });
     for (const r of change.providerStates ?? [])
       this.#providerStates.set(`${r.provider}|${r.router}`, { ...r });
-    const stored = (change.events ?? []).map((e) => numberEvent(e, this.#events.length + 1));
+    const stored = (change.events ?? []).map((e) => numberEvent(e, ++this.#lastEventId));
     for (const e of stored) this.#events.push(e);
     return structuredClone(stored);
   }
@@ -68,8 +71,20 @@ export class MemoryStore implements Store {
     return this.#reports.has(`${probe}\u0000${id}`);
   }
 
-  async pruneReports(beforeMs: number): Promise<void> {
-    for (const [key, at] of this.#reports) if (at < beforeMs) this.#reports.delete(key);
+  async pruneReports(beforeMs: number, limit = Number.POSITIVE_INFINITY): Promise<number> {
+    let gone = 0;
+    for (const [key, at] of this.#reports) {
+      if (gone >= limit) break;
+      if (at < beforeMs && this.#reports.delete(key)) gone++;
+    }
+    return gone;
+  }
+
+  async pruneEvents(rule: EventPruning): Promise<number> {
+    const head = this.#events.slice(0, rule.limit).map((e) => ({ id: e.id, at: Date.parse(e.at) }));
+    const last = prunablePrefix(head, rule);
+    if (last === null) return 0;
+    return this.#events.splice(0, head.findIndex((e) => e.id === last) + 1).length;
   }
 
   async close(): Promise<void> {}

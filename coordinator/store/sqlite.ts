@@ -7,6 +7,13 @@ import { join } from "node:path";
 import Database from "better-sqlite3";
 import type { ServiceState } from "../engine.ts";
 import { numberEvent } from "./memory.ts";
+import {
+  DELETE_EVENTS_THROUGH,
+  DELETE_OLD_REPORTS,
+  type EventPruning,
+  OLDEST_EVENTS,
+  prunablePrefix,
+} from "./prune.ts";
 import { STORE_MIGRATIONS, STORE_SCHEMA } from "./schema.ts";
 import {
   type AuditEvent,
@@ -154,8 +161,14 @@ export class SqliteStore implements Store {
     return this.db.prepare("SELECT 1 FROM reports WHERE probe = ? AND id = ?").get(probe, id) !== undefined;
   }
 
-  async pruneReports(beforeMs: number): Promise<void> {
-    this.db.prepare("DELETE FROM reports WHERE at < ?").run(beforeMs);
+  async pruneReports(beforeMs: number, limit = -1): Promise<number> {
+    return this.db.prepare(DELETE_OLD_REPORTS).run(beforeMs, limit).changes;
+  }
+
+  async pruneEvents(rule: EventPruning): Promise<number> {
+    const rows = this.db.prepare(OLDEST_EVENTS).all(rule.limit) as { id: number; at: number }[]; // the selected columns
+    const last = prunablePrefix(rows, rule);
+    return last === null ? 0 : this.db.prepare(DELETE_EVENTS_THROUGH).run(last).changes;
   }
 
   async close(): Promise<void> {

@@ -4,6 +4,7 @@ import type { Endpoint } from "../../shared/protocol.ts";
 import type { EndpointTrack, Tally } from "../../shared/quorum.ts";
 import type { ServiceState } from "../engine.ts";
 import { HttpError } from "../http-error.ts";
+import type { EventPruning } from "./prune.ts";
 
 /** Event types of the audit log (CONTRACT §6); more may be added. */
 export type EventType =
@@ -134,7 +135,9 @@ export interface Store {
   listEvents(options: { sinceMs?: number; afterId?: number; limit?: number }): Promise<AuditEvent[]>;
   /** Whether this probe's report id was accepted (and not yet pruned); lets a replay be refused before schema checks. */
   hasReport?(probe: string, id: string): Promise<boolean>;
-  /** Forgets accepted report ids older than `beforeMs` (kept at least for the skew window). */
-  pruneReports(beforeMs: number): Promise<void>;
+  /** Forgets accepted report ids older than `beforeMs`, oldest first, at most `limit` (default all); returns how many. */
+  pruneReports(beforeMs: number, limit?: number): Promise<number>;
+  /** Forgets the oldest events as `rule` allows (a prefix of the log: ids never go back); returns how many. */
+  pruneEvents(rule: EventPruning): Promise<number>;
   close(): Promise<void>;
 }

@@ -6,6 +6,7 @@
 import type { NewOutboxEntry } from "../../coordinator/alerts/outbox.ts";
 import { DurableOutbox } from "../../coordinator/alerts/outbox-durable.ts";
 import { type DurableSqlStorage, DurableStore } from "../../coordinator/store/durable.ts";
+import type { EventPruning } from "../../coordinator/store/prune.ts";
 import type { Commit } from "../../coordinator/store/store.ts";
 
 /** One call of a port method; the test sends what the method takes. */
@@ -13,7 +14,8 @@ export type StoreCall =
   | { op: "commit"; args: [Commit] }
   | { op: "snapshot"; args: [] }
   | { op: "listEvents"; args: [{ sinceMs?: number; afterId?: number; limit?: number }] }
-  | { op: "pruneReports"; args: [number] }
+  | { op: "pruneReports"; args: [number, number?] }
+  | { op: "pruneEvents"; args: [EventPruning] }
   | { op: "hasReport"; args: [string, string] }
   | { op: "outbox.add"; args: [NewOutboxEntry, number] }
   | { op: "outbox.initCursor" | "outbox.advanceCursor"; args: [string, number] }
@@ -24,7 +26,7 @@ export type StoreCall =
   | { op: "outbox.reschedule"; args: [number, { nextAt: number; attempts: number; error: string }] }
   | { op: "outbox.markFailed"; args: [number, { attempts: number; error: string }] }
   | { op: "outbox.list"; args: [string?] }
-  | { op: "outbox.prune"; args: [number] };
+  | { op: "outbox.prune"; args: [number, number?] };
 
 /** The Durable Object under test. */
 export class StoreObject {
@@ -58,6 +60,8 @@ export class StoreObject {
         return store.listEvents(...call.args);
       case "pruneReports":
         return store.pruneReports(...call.args);
+      case "pruneEvents":
+        return store.pruneEvents(...call.args);
       case "hasReport":
         return store.hasReport(...call.args);
       case "outbox.add":

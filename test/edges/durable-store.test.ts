@@ -198,6 +198,44 @@ describe("DurableStore in workerd", () => {
     });
   });
 
+  it("prunes a batch of report ids and a prefix of the audit log; event ids keep counting across a restart", async () => {
+    const dir = persistDir();
+    const call = await open(dir);
+    for (const [id, at] of [
+      ["a", 1_000],
+      ["b", 2_000],
+      ["c", 3_000],
+      ["d", 9_000],
+    ] as const)
+      await call({ op: "commit", args: [{ report: { probe: "p1", id, at } }] });
+    expect((await call({ op: "pruneReports", args: [5_000, 2] })).value).toBe(2);
+    expect((await call({ op: "hasReport", args: ["p1", "a"] })).value).toBe(false);
+    expect((await call({ op: "hasReport", args: ["p1", "c"] })).value).toBe(true);
+    expect((await call({ op: "pruneReports", args: [5_000] })).value).toBe(1);
+    expect((await call({ op: "hasReport", args: ["p1", "d"] })).value).toBe(true);
+
+    const at = [1_000, 2_000, 9_000, 3_000];
+    await call({
+      op: "commit",
+      args: [{ events: at.map((ms) => ({ at: ms, type: "x", message: `${ms}` })) }],
+    });
+    expect(
+      (await call({ op: "pruneEvents", args: [{ beforeMs: 5_000, throughId: 99, limit: 10 }] })).value,
+    ).toBe(2);
+    const again = await open(dir);
+    expect(
+      (await again({ op: "pruneEvents", args: [{ beforeMs: 10_000, throughId: 3, limit: 10 }] })).value,
+    ).toBe(1);
+    expect(
+      (await again({ op: "pruneEvents", args: [{ beforeMs: 10_000, throughId: 99, limit: 10 }] })).value,
+    ).toBe(1);
+    const stored = await again({
+      op: "commit",
+      args: [{ events: [{ at: 11_000, type: "x", message: "next" }] }],
+    });
+    expect((stored.value as { id: number }[]).map((e) => e.id)).toEqual([5]); // commit() answers the stored events
+  });
+
   it("migrates service states and tracks written before primaryUpSince, activeDown and seenAt existed", async () => {
     const dir = persistDir();
     const first = await open(dir);
