@@ -5,8 +5,8 @@
  */
 import { env as startupEnv } from "cloudflare:workers";
 import { systemClock } from "../shared/clock.ts";
-import { CoordinatorSetupError, readConfig, readSecrets } from "./durable-coordinator.ts";
 import { type GateContext, gate } from "./worker-gate.ts";
+import { bindingOf, CoordinatorSetupError, readConfig, readWorkerSecrets } from "./worker-setup.ts";
 
 export { DurableCoordinator } from "./durable-coordinator.ts";
 
@@ -39,10 +39,7 @@ function loadGateSettings(
 ): Omit<GateContext, "nowMs"> | CoordinatorSetupError {
   try {
     const config = readConfig(bindings);
-    const { operators, secretFor } = readSecrets(config, (name) => {
-      const value = bindings[name];
-      return typeof value === "string" ? value : undefined;
-    });
+    const { operators, secretFor } = readWorkerSecrets(config, bindingOf(bindings));
     return { config, operators, secretFor };
   } catch (error) {
     if (error instanceof CoordinatorSetupError) return error;
