@@ -22,10 +22,10 @@ export interface CoordinatorWorker {
   close(): Promise<void>;
 }
 
-/** Runs the bundle in workerd on 127.0.0.1:0; the same `persistDir` is the same Durable Object storage. */
+/** Runs the bundle in workerd on 127.0.0.1 (`port`, default any); the same `persistDir` is the same Durable Object storage. */
 export async function startCoordinatorWorker(
   bundle: string,
-  options: { persistDir: string; bindings: Record<string, string>; output: string[] },
+  options: { persistDir: string; bindings: Record<string, string>; output: string[]; port?: number },
 ): Promise<CoordinatorWorker> {
   const mf = new Miniflare({
     modules: true,
@@ -33,7 +33,7 @@ export async function startCoordinatorWorker(
     modulesRoot: dirname(bundle),
     compatibilityDate: "2026-04-01",
     host: "127.0.0.1",
-    port: 0,
+    port: options.port ?? 0,
     durableObjects: { COORDINATOR: { className: "DurableCoordinator", useSQLite: true } },
     durableObjectsPersist: options.persistDir,
     bindings: options.bindings,
