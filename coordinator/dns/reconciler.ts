@@ -54,6 +54,7 @@ export class Reconciler {
   #desired: DesiredTarget[] = [];
 
   readonly #options: ReconcilerOptions;
+  #follow: ((provider: string) => ProviderRouterRow[] | null) | null = null;
 
   constructor(providers: readonly DnsProvider[], options: ReconcilerOptions) {
     // One copy shared by every loop, so a drift policy set later reaches them all.
@@ -66,6 +67,11 @@ export class Reconciler {
   /** Lets the nameserver watch stand in for periodic API drift reads (steady state costs no API budget). */
   setDriftPolicy(policy: (provider: string) => number | null | undefined): void {
     this.#options.driftPolicy = policy;
+  }
+
+  /** HA mode: what `states()` shows for a provider while this member runs no rounds (the leader's published view). */
+  follow(source: (provider: string) => ProviderRouterRow[] | null): void {
+    this.#follow = source;
   }
 
   /** Replaces the desired targets and starts a round on every provider at once. */
@@ -93,7 +99,8 @@ export class Reconciler {
 
   /** The current state of every router on every provider. */
   states(): ProviderRouterRow[] {
-    return [...this.#loops.values()].flatMap((loop) => loop.rows());
+    const follow = this.#follow && this.#options.active && !this.#options.active() ? this.#follow : null;
+    return [...this.#loops].flatMap(([name, loop]) => follow?.(name) ?? loop.rows());
   }
 
   /** Resolves when no provider has a round in flight (tests, shutdown). */

@@ -8,6 +8,7 @@ import type { Clock } from "../../shared/clock.ts";
 import type { Config } from "../../shared/config-schema.ts";
 import type { Logger } from "../../shared/log.ts";
 import type { Endpoint } from "../../shared/protocol.ts";
+import type { DesiredTarget, Reconciler } from "../dns/reconciler.ts";
 import type { ServiceState } from "../engine.ts";
 import type { NewEvent, Store } from "../store/store.ts";
 import { fencedFetch } from "./dns-fence.ts";
@@ -16,13 +17,14 @@ import { etcdClient } from "./etcd-client.ts";
 import { HaStore } from "./ha-store.ts";
 import { type ClusterView, Leadership } from "./leadership.ts";
 import { EtcdLedger } from "./ledger.ts";
+import { ProviderBoard } from "./provider-board.ts";
 
 /** What the cluster membership acts on: the running coordinator. */
 export interface ClusterMember {
   /** Replaces service states that another member changed in the ledger (`pick` runs in its queue). */
   adopt(pick: () => ServiceState[]): Promise<void>;
-  /** Its DNS reconciler: a new leader starts a round on every provider at once. */
-  reconciler: { kick(): void };
+  /** Its DNS reconciler: a new leader starts a round on every provider at once; a follower shows the leader's rows. */
+  reconciler: Pick<Reconciler, "kick" | "states" | "desired" | "follow">;
   /** Records an event in this member's own audit log (and its own alert outbox). */
   recordEvent(event: NewEvent): Promise<void>;
 }
@@ -74,6 +76,12 @@ export function joinCluster(options: JoinOptions): Cluster {
       ...(username !== undefined && password !== undefined ? { auth: { username, password } } : {}),
     });
   const ledger = new EtcdLedger(etcd, { prefix: ha.etcd.prefix, self: ha.id });
+  let paths = new Map<string, { primary: string; secondary: string }>();
+  const board = new ProviderBoard(etcd, {
+    prefix: ha.etcd.prefix,
+    self: ha.id,
+    targets: (router) => paths.get(router),
+  });
   let member: ClusterMember | null = null;
   let longestRequestMs = 10_000;
   let previous: ClusterView | null = null;
@@ -120,6 +128,7 @@ export function joinCluster(options: JoinOptions): Cluster {
       } catch (error) {
         log.warn("Cannot read the service ledger", { error: String(error) });
       }
+      await shareProviders(m, kick);
       if (kick) {
         // A new leader converges every provider at once, then looks again once a predecessor's
         // request could no longer be in flight, and puts back what such a late write changed.
@@ -127,6 +136,17 @@ export function joinCluster(options: JoinOptions): Cluster {
         clock.setTimer(() => m.reconciler.kick(), longestRequestMs);
       }
     } while (takeover);
+  };
+  // The leader publishes its providers' rows when they change; a follower reads them each round.
+  const shareProviders = async (m: ClusterMember, newTerm: boolean) => {
+    try {
+      if (newTerm) board.forget();
+      const fence = leadership.current();
+      if (fence) await board.publish(m.reconciler.states(), fence, clock.now());
+      else await board.load();
+    } catch (error) {
+      log.warn("Cannot share the DNS providers' state", { error: String(error) });
+    }
   };
   const targetOf = (service: string, active: Endpoint) =>
     config.services.find((s) => s.name === service)?.[active].target;
@@ -148,6 +168,8 @@ export function joinCluster(options: JoinOptions): Cluster {
     alertsHere: (event) => LOCAL_ALERTS.has(event.type) || leadership.current() !== null,
     attach(m, attachOptions) {
       member = m;
+      paths = pathTargets(config, m.reconciler.desired());
+      m.reconciler.follow((provider) => board.rows(provider, m.reconciler.desired()));
       longestRequestMs = attachOptions.longestRequestMs;
       leadership.start();
     },
@@ -163,6 +185,20 @@ export function longestRequest(config: Config): number {
   const timeouts = Object.values(config.providers).map((p) => (p && "timeout" in p ? p.timeout : 10_000));
   const known = timeouts.filter((t): t is number => typeof t === "number");
   return known.length > 0 ? Math.max(...known) : 10_000;
+}
+
+/** Per router, its service's two targets (what the providers' summaries point at). */
+function pathTargets(
+  config: Config,
+  desired: readonly DesiredTarget[],
+): Map<string, { primary: string; secondary: string }> {
+  const byService = new Map(config.services.map((s) => [s.name, s]));
+  const byRouter = new Map<string, { primary: string; secondary: string }>();
+  for (const d of desired) {
+    const svc = byService.get(d.service);
+    if (svc) byRouter.set(d.router, { primary: svc.primary.target, secondary: svc.secondary.target });
+  }
+  return byRouter;
 }
 
 function frozenEvent(view: ClusterView, now: number, self: string): NewEvent {

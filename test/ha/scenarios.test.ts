@@ -59,6 +59,19 @@ describe.skipIf(!binary)("HA scenarios (real etcd, real coordinators)", () => {
     await until("the new leader to switch Cloudflare", both(SECONDARY), {
       context: () => next.process.output().slice(-3000),
     });
+    // A follower touches no provider, yet its status shows the leader's view of both.
+    const follower = survivors.find((m) => m !== next) as Member; // two survivors, one leads
+    let seen: unknown = null;
+    await until(
+      `follower ${follower.id} to show both providers in sync with the secondary`,
+      async () => {
+        const dns = (await follower.status())?.services[0]?.dns ?? {};
+        seen = dns;
+        const rows = ["cloudflare", "desec"].map((p) => dns[p]);
+        return rows.every((r) => r?.state === "in-sync" && r.target === SECONDARY) ? true : undefined;
+      },
+      { timeoutMs: 10_000, context: () => JSON.stringify(seen) },
+    );
     await sleep(1000); // a second round would show up here
     const cfWrites = writes(cf.standin.requests);
     const desecWrites = writes(desec.standin.requests);
