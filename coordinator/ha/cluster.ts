@@ -128,13 +128,14 @@ export function joinCluster(options: JoinOptions): Cluster {
       } catch (error) {
         log.warn("Cannot read the service ledger", { error: String(error) });
       }
-      await shareProviders(m, kick);
       if (kick) {
         // A new leader converges every provider at once, then looks again once a predecessor's
         // request could no longer be in flight, and puts back what such a late write changed.
         m.reconciler.kick();
         clock.setTimer(() => m.reconciler.kick(), longestRequestMs);
       }
+      // After the kick: a new leader's DNS convergence never waits for this etcd write.
+      await shareProviders(m, kick);
     } while (takeover);
   };
   // The leader publishes its providers' rows when they change; a follower reads them each round.

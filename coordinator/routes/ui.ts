@@ -10,7 +10,7 @@ import type { OperatorAuth } from "../auth.ts";
 import type { CoordinatorMetrics } from "../metrics.ts";
 import { readStatus } from "../status.ts";
 import type { LatencyHistory, RecentEvents } from "../ui/history.ts";
-import { PAGE_CSP, statusPageHtml } from "../ui/page.ts";
+import { pageCsp, statusPageHtml } from "../ui/page.ts";
 import { bearerAuth, errorResponses, jsonContent } from "./openapi.ts";
 
 /** The status page's in-memory histories. */
@@ -64,15 +64,27 @@ export function mountUiRoutes(app: OpenAPIHono, deps: AppDeps, ui: UiState): voi
     responses: { 200: { description: "The page", content: { "text/html": { schema: { type: "string" } } } } },
   });
   app.get("/", (c) => {
-    c.header("content-security-policy", PAGE_CSP);
+    c.header("content-security-policy", pageCsp(memberOrigins(deps)));
     c.header("cache-control", "no-store");
     c.header("referrer-policy", "no-referrer");
     return c.html(statusPageHtml());
   });
 
+  // In a cluster the page reads another member when its own stops answering, so any origin may
+  // read: the page's origin is often a member that is gone from the member list (that is why it
+  // moved), and the data needs a bearer token that a foreign page does not have (no cookies).
   app.use("/ui/state", async (c, next) => {
+    if (deps.coordinator.clusterStatus() && c.req.header("origin")) {
+      c.header("access-control-allow-origin", "*");
+      if (c.req.method === "OPTIONS") {
+        c.header("access-control-allow-headers", "authorization");
+        c.header("access-control-allow-methods", "GET");
+        c.header("access-control-max-age", "600");
+        return c.body(null, 204);
+      }
+    }
     requireViewer(deps, ui.auth, c.req.header("authorization"));
-    await next();
+    return next();
   });
   app.openapi(stateRoute, async (c) => {
     const query = c.req.valid("query");
@@ -102,6 +114,18 @@ export function mountUiRoutes(app: OpenAPIHono, deps: AppDeps, ui: UiState): voi
       },
       200,
     );
+  });
+}
+
+/** The origins of this cluster's members (none for a lone coordinator). */
+function memberOrigins(deps: AppDeps): string[] {
+  const members = deps.coordinator.clusterStatus()?.members ?? [];
+  return members.flatMap((m) => {
+    try {
+      return [new URL(m.url).origin];
+    } catch {
+      return [];
+    }
   });
 }
 

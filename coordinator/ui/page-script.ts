@@ -4,7 +4,9 @@
  * needing attention first, filtered by name or to the unhealthy ones) and only the latency points newer than its last poll (`since` = the last
  * `cursor`), which it merges into the series it keeps; then it redraws. The token (a `read` one is
  * enough) comes from `#token=` (never sent to a server) or a form, and lives in sessionStorage. DOM
- * nodes are built with textContent only, so no reported text is HTML.
+ * nodes are built with textContent only, so no reported text is HTML. In a cluster it learns the
+ * members' urls from `status.cluster` and, when the coordinator it reads stops answering, reads
+ * the next member that answers (the one it came from first), saying which in the header.
  */
 export const PAGE_SCRIPT = String.raw`
 "use strict";
@@ -31,6 +33,10 @@ export const PAGE_SCRIPT = String.raw`
   var pageLine = null;
   var prev = null;
   var next = null;
+  // Where ui/state is read: "" is the coordinator that served the page, then the cluster's members.
+  var sources = [""];
+  var source = 0;
+  var failedInRow = 0;
 
   var fromHash = /(?:^#|&)token=([^&]+)/.exec(location.hash);
   try {
@@ -314,6 +320,30 @@ export const PAGE_SCRIPT = String.raw`
     document.title = (data.summary.active.secondary ? "\u26a0 " : "") + "healthmesh \u00b7 " + data.status.zone;
   }
 
+  function learnMembers(cluster) {
+    if (!cluster || !cluster.members) return;
+    var current = sources[source];
+    var known = [""];
+    cluster.members.forEach(function (m) {
+      var url = String(m.url || "").replace(/\/+$/, "");
+      if (!/^https?:\/\//.test(url) || url === location.origin || known.indexOf(url) >= 0) return;
+      known.push(url);
+    });
+    sources = known;
+    source = Math.max(0, sources.indexOf(current));
+  }
+
+  function sourceName() {
+    return sources[source] ? " via " + sources[source].replace(/^https?:\/\//, "") : "";
+  }
+
+  // The coordinator read did not answer: the next source is asked at once, until each was tried once.
+  function nextSource() {
+    failedInRow++;
+    source = (source + 1) % sources.length;
+    return failedInRow < sources.length;
+  }
+
   function setConn(ok, text) {
     conn.className = "conn " + (ok ? "ok" : "bad");
     conn.textContent = text;
@@ -353,7 +383,8 @@ export const PAGE_SCRIPT = String.raw`
     var query = "limit=" + PAGE + "&offset=" + view.offset + "&since=" + cursor +
       (view.q ? "&service=" + encodeURIComponent(view.q) : "") + (view.unhealthy ? "&unhealthy=true" : "");
     var asked = generation;
-    fetch("ui/state?" + query, { headers: headers, cache: "no-store" })
+    var base = sources[source];
+    fetch((base ? base + "/" : "") + "ui/state?" + query, { headers: headers, cache: "no-store", mode: base ? "cors" : "same-origin" })
       .then(function (res) {
         if (res.status === 401) {
           showLogin(token ? "The saved token was refused; enter it again." : "Enter the token, or open the link printed by the coordinator.");
@@ -362,6 +393,8 @@ export const PAGE_SCRIPT = String.raw`
         if (!res.ok) throw new Error("HTTP " + res.status);
         return res.json().then(function (data) {
           if (asked !== generation) return; // the view changed while this answer was on its way
+          failedInRow = 0;
+          learnMembers(data.status.cluster);
           var names = data.status.services.map(function (x) { return x.name; }).join("\u0000");
           // A service new on this page has no history here yet: ask again for the page's whole history.
           var refill = cursor !== 0 && names !== shownNames;
@@ -371,15 +404,21 @@ export const PAGE_SCRIPT = String.raw`
             series = {};
             cursor = 0;
             generation++;
-            setConn(true, "live");
+            setConn(true, "live" + sourceName());
             return poll();
           }
-          setConn(true, "live");
+          setConn(true, "live" + sourceName());
           timer = setTimeout(poll, pollDelay());
         });
       })
       .catch(function (error) {
         if (asked !== generation) return;
+        var failed = base || "this coordinator";
+        if (nextSource()) {
+          setConn(false, "trying " + (sources[source] || "this coordinator") + " (" + failed + ": " + error.message + ")");
+          return poll();
+        }
+        failedInRow = 0;
         setConn(false, "offline: " + error.message);
         timer = setTimeout(poll, pollDelay());
       });

@@ -7,6 +7,14 @@ export const PAGE_CSP =
   "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; connect-src 'self'; " +
   "img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
 
+/** The status page's CSP in a cluster: it may also read `ui/state` from the other members (their origins). */
+export function pageCsp(memberOrigins: readonly string[]): string {
+  const extra = memberOrigins.filter((o) => /^https?:\/\/[^\s;']+$/.test(o));
+  return extra.length === 0
+    ? PAGE_CSP
+    : PAGE_CSP.replace("connect-src 'self'", `connect-src 'self' ${extra.join(" ")}`);
+}
+
 /** The status page's HTML; it fetches `ui/state` itself, so the document holds no state. */
 export function statusPageHtml(): string {
   return `<!doctype html>
