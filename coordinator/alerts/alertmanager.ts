@@ -56,7 +56,13 @@ export function alertmanagerAlert(
   const lines = options.message ? plainLines(options.message).join("\n") : change.summary;
   return {
     labels: alertmanagerLabels(change),
-    annotations: { summary: headline(change), description: lines, episode: change.id },
+    annotations: {
+      summary: headline(change),
+      description: lines,
+      episode: change.id,
+      // Labels stay the episode's (Alertmanager's identity); the decision is context.
+      ...(options.message?.decision ? { decision: options.message.decision.id } : {}),
+    },
     startsAt: change.at,
     endsAt: firing ? new Date(options.nowMs + 4 * options.resendIntervalMs).toISOString() : change.at,
     ...(options.link ? { generatorURL: options.link } : {}),

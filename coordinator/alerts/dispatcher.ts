@@ -223,7 +223,8 @@ export class AlertDispatcher {
     this.#chain(lane, async () => {
       await this.#o.outbox.add(
         {
-          deliveryId: crypto.randomUUID(),
+          // A decision's message has the decision's id on every member: receivers drop repeats.
+          deliveryId: message.decision?.id ?? crypto.randomUUID(),
           destination: lane.name,
           key,
           message,

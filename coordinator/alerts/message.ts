@@ -40,6 +40,12 @@ export interface AlertMessage {
   events: AuditEvent[];
   /** Episode openings and closings, for pager destinations (set when the message is queued for one). */
   episodes?: EpisodeChange[];
+  /**
+   * HA mode: the decision this message reports (its headline's, else its first decided event's),
+   * with an id derived from zone, service, decision number and event type — the same on every
+   * member, so a receiver can drop the copy a new leader or a restarted member sends again.
+   */
+  decision?: { id: string; number: number; type: string };
   /** Each DNS provider's state of the service's router when the message was queued. */
   dns?: Record<string, { state: string; target: string | null; error?: string }>;
   test?: boolean;
@@ -194,7 +200,21 @@ export function formatMessage(key: string, events: readonly AuditEvent[], config
     ...(service ? { service: service.name } : {}),
     ...(votes ? { votes } : {}),
     ...(link ? { link } : {}),
+    ...decisionOf(headline, events, config.zone),
   };
+}
+
+/** The decision a message reports and its cluster-wide id, when an event carries a decision number. */
+function decisionOf(
+  headline: AuditEvent,
+  events: readonly AuditEvent[],
+  zone: string,
+): { decision?: NonNullable<AlertMessage["decision"]> } {
+  const decided = headline.decision !== undefined ? headline : events.find((e) => e.decision !== undefined);
+  if (decided?.decision === undefined) return {};
+  const parts = ["healthmesh", zone, decided.service ?? "mesh", `d${decided.decision}`, decided.type];
+  const id = parts.join(".").replace(/[^A-Za-z0-9._]/g, "_");
+  return { decision: { id, number: decided.decision, type: decided.type } };
 }
 
 /** The message `healthmesh alert test` sends. */

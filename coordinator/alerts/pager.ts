@@ -41,6 +41,7 @@ export function pagerDetails(message: AlertMessage, change: EpisodeChange): Reco
   if (change.provider) details.provider = change.provider;
   if (change.probe) details.probe = change.probe;
   if (change.coordinator) details.coordinator = change.coordinator;
+  if (message.decision) details.decision = message.decision.id;
   const votes = message.votes;
   if (votes) {
     for (const path of ["primary", "secondary"] as const) {

@@ -53,6 +53,7 @@ export function webhookPayload(message: AlertMessage, nowMs: number): Record<str
     ...(message.votes ? { votes: message.votes } : {}),
     ...(message.link ? { link: message.link } : {}),
     ...(message.test ? { test: true } : {}),
+    ...(message.decision ? { decision: message.decision } : {}),
     events: message.events,
   };
   const body = {
@@ -83,7 +84,8 @@ export class WebhookSender implements AlertSender {
 
   async send(message: AlertMessage, delivery: Delivery): Promise<void> {
     const now = this.world.clock.now();
-    const id = `msg_${delivery.id.replace(/-/g, "")}`;
+    // A decision's delivery id is already stable and readable; a random one loses its dashes.
+    const id = message.decision ? delivery.id : `msg_${delivery.id.replace(/-/g, "")}`;
     const timestamp = Math.floor(now / 1000);
     const body = JSON.stringify(webhookPayload(message, now));
     const headers: Record<string, string> = { "webhook-id": id, "webhook-timestamp": String(timestamp) };

@@ -38,8 +38,13 @@ export class HaStore implements Store {
   /** Writes the ledger part first (refused with `StaleStateError`), then the rest locally. */
   async commit(change: Commit): Promise<AuditEvent[]> {
     const writes = this.#ledgerWrites(change);
-    if (writes.length > 0) await this.#writeLedger(change, writes);
-    return this.#o.local.commit(change);
+    if (writes.length === 0) return this.#o.local.commit(change);
+    const decision = await this.#writeLedger(change, writes);
+    if (decision === null) return this.#o.local.commit(change);
+    // Each event about a service this write changed carries the decision number (stable alert ids).
+    const decided = new Set(writes.map((w) => w.state.name));
+    const events = change.events?.map((e) => (e.service && decided.has(e.service) ? { ...e, decision } : e));
+    return this.#o.local.commit(events ? { ...change, events } : change);
   }
 
   /** The local snapshot with service state and desired targets taken from the ledger. */
@@ -79,7 +84,8 @@ export class HaStore implements Store {
     return this.#o.local.close();
   }
 
-  async #writeLedger(change: Commit, writes: LedgerWrite[]): Promise<void> {
+  /** Writes the ledger part; the decision number it got, or null when another member's equal first entry stands. */
+  async #writeLedger(change: Commit, writes: LedgerWrite[]): Promise<number | null> {
     const known = this.#o.ledger.entries();
     const fresh = writes.every((w) => !known.has(w.state.name));
     const operator = (change.events ?? []).some((e) => OPERATOR_EVENTS.has(e.type));
@@ -91,13 +97,12 @@ export class HaStore implements Store {
     for (let tries = 1; ; tries++) {
       try {
         const basis = tries > 1 ? ("latest" as const) : ("own" as const);
-        await this.#o.ledger.write(attempt, operator || !fence ? { basis } : { fence, basis });
-        return;
+        return await this.#o.ledger.write(attempt, operator || !fence ? { basis } : { fence, basis });
       } catch (error) {
         if (error instanceof EtcdError) throw unreachable(error, operator);
         if (!(error instanceof LedgerConflictError)) throw error;
         // A first entry another member wrote at the same moment is as good as ours.
-        if (fresh && !operator && error.reason === "stale") return;
+        if (fresh && !operator && error.reason === "stale") return null;
         // An operator's verb does not depend on the leader's episode flags: apply it to what is there now.
         if (!operator || tries >= 3) throw new StaleStateError(error.message);
         attempt = this.#rebase(

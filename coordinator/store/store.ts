@@ -40,6 +40,8 @@ export interface AuditEvent {
   votes?: { primary: Tally; secondary: Tally };
   actor?: string;
   message: string;
+  /** HA mode: the etcd ledger's decision number (revision) this event records; the same on every member. */
+  decision?: number;
 }
 
 /** An event before the store numbers it; `at` in ms. */
