@@ -157,13 +157,9 @@ export const eventSchema = z
     votes: z.object({ primary: tallySchema, secondary: tallySchema }).optional(),
     actor: z.string().optional(),
     message: z.string(),
-    decision: z
-      .number()
-      .int()
-      .optional()
-      .openapi({
-        description: "HA mode: the decision number in etcd this event records (the same on every member)",
-      }),
+    decision: z.number().int().optional().openapi({
+      description: "HA mode: the decision number in etcd this event records (the same on every member)",
+    }),
   })
   .openapi("Event");
 /** One audit-log entry. */
