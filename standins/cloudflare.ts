@@ -288,7 +288,8 @@ export class CloudflareStandin {
         per_page: perPage,
         count: slice.length,
         total_count: items.length,
-        total_pages: Math.ceil(items.length / perPage),
+        // An empty list still states one page (recorded from the real API: count 0, total_pages 1).
+        total_pages: Math.max(1, Math.ceil(items.length / perPage)),
       },
     });
   }

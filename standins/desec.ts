@@ -28,8 +28,8 @@ export interface DesecStandinOptions extends StandinBase {
   tokens: string[];
   /** Domains and their `minimum_ttl` (default 3600, deSEC's production default). */
   domains: { name: string; minimumTtl?: number }[];
-  /** Throttle windows; defaults are deSEC's documented rates. */
-  limits?: { write?: RateWindow[]; read?: RateWindow[] };
+  /** Throttle windows; defaults are deSEC's documented rates (`user`: every request of the account, 2000 a day). */
+  limits?: { write?: RateWindow[]; read?: RateWindow[]; user?: RateWindow[] };
   /** RRsets per page (deSEC: 500). */
   pageSize?: number;
   /** deSEC's nginx limit in front of the API (production: 30 requests/s per IP); beyond it nginx answers its HTML 429 page, without Retry-After. Off unless set. */
@@ -66,6 +66,7 @@ const DEFAULT_READ: RateWindow[] = [
   { limit: 10, windowMs: SECOND },
   { limit: 50, windowMs: 60 * SECOND },
 ];
+const DEFAULT_USER: RateWindow[] = [{ limit: 2000, windowMs: 86_400 * SECOND }];
 
 class DrfFault extends Error {
   constructor(
@@ -88,6 +89,7 @@ export interface DesecDomainState {
 }
 
 const key = (subname: string, type: string) => `${subname}/${type}`;
+const AUTOMATIC_TYPES = new Set(["NSEC", "NSEC3", "NSEC3PARAM", "OPT", "RRSIG", "SOA", "KEY"]);
 
 /** The stand-in's state and its knobs. */
 export class DesecStandin {
@@ -100,6 +102,7 @@ export class DesecStandin {
   readonly #options: DesecStandinOptions;
   readonly #write: SlidingLimiter;
   readonly #read: SlidingLimiter;
+  readonly #user: SlidingLimiter;
   readonly #nginx: SlidingLimiter | null;
   #seq = 0;
 
@@ -108,6 +111,7 @@ export class DesecStandin {
     this.tokens = new Set(options.tokens);
     this.#write = new SlidingLimiter(options.limits?.write ?? DEFAULT_WRITE);
     this.#read = new SlidingLimiter(options.limits?.read ?? DEFAULT_READ);
+    this.#user = new SlidingLimiter(options.limits?.user ?? DEFAULT_USER);
     this.#nginx = options.nginxRate ? new SlidingLimiter([options.nginxRate]) : null;
     const now = new Date(clockOf(options).now()).toISOString();
     for (const d of options.domains) {
@@ -139,7 +143,8 @@ export class DesecStandin {
 
   #domainState(name: string): DesecDomainState {
     const d = this.domains.get(name);
-    if (!d) throw new DrfFault(404, { detail: "Not found." });
+    // The body the real API answered for a domain the account does not hold (recorded by dns-lexicon, 2025-10).
+    if (!d) throw new DrfFault(404, { detail: "No Domain matches the given query." });
     return d;
   }
 
@@ -206,7 +211,10 @@ export class DesecStandin {
     const now = clockOf(this.#options).now();
     const domain = c.req.param("name");
     const writes = method !== "GET" && c.req.path.includes("/rrsets/");
-    const wait = writes ? this.#write.take(`${token}|${domain}`, now) : this.#read.take(token, now);
+    // DRF asks every throttle (the scoped one, then the per-user daily one); each records what it admits.
+    const scoped = writes ? this.#write.take(`${token}|${domain}`, now) : this.#read.take(token, now);
+    const daily = this.#user.take(token, now);
+    const wait = scoped === null && daily === null ? null : Math.max(scoped ?? 0, daily ?? 0);
     if (wait !== null) {
       const seconds = Math.max(1, Math.ceil(wait / SECOND));
       throw new DrfFault(
@@ -286,6 +294,9 @@ export class DesecStandin {
     const domain = this.#domainState(c.req.param("name") ?? "");
     const subname = c.req.query("subname");
     const type = c.req.query("type");
+    // desec-stack views/records.py: filtering on a type deSEC manages itself is refused.
+    if (type && AUTOMATIC_TYPES.has(type))
+      throw new DrfFault(403, { detail: `You cannot tinker with the ${type} RRset.` });
     const all = [...domain.rrsets.values()]
       .filter((r) => (subname === undefined || r.subname === subname) && (!type || r.type === type))
       .sort((a, b) => b.seq - a.seq);

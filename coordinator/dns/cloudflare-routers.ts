@@ -25,6 +25,8 @@ export interface CloudflareRecord {
 export type RecordBody = Omit<CloudflareRecord, "id">;
 /** The operations of one batch request. */
 export type Batch = { deletes: { id: string }[]; patches: CloudflareRecord[]; posts: RecordBody[] };
+/** The `result` of one batch request: the records each list touched, as saved. */
+export type BatchResult = { deletes?: unknown; patches?: unknown; puts?: unknown; posts?: unknown };
 
 const conflict = (name: string, type: string) =>
   new ConflictError(
@@ -79,4 +81,40 @@ export function nameSets(records: readonly CloudflareRecord[]) {
       proxied: same.some((r) => r.proxied === true),
     };
   });
+}
+
+/**
+ * The records at each of `names` after a batch, from what was there (`before`) and the records the
+ * batch's answers say were saved; null when an answer lacks a list the batch sent operations for.
+ */
+export function afterBatch(
+  batch: Batch,
+  results: readonly BatchResult[],
+  before: (name: string) => readonly CloudflareRecord[],
+  names: readonly string[],
+): Map<string, CloudflareRecord[]> | null {
+  const saved: CloudflareRecord[] = [];
+  for (const kind of ["patches", "posts"] as const) {
+    const answered = results.flatMap((r) => (Array.isArray(r[kind]) ? (r[kind] as unknown[]) : []));
+    if (answered.length !== batch[kind].length || !answered.every(isRecord)) return null;
+    saved.push(...answered);
+  }
+  const gone = new Set([...batch.deletes.map((d) => d.id), ...saved.map((r) => r.id)]);
+  return new Map(
+    names.map((name) => [
+      name,
+      [...before(name).filter((r) => !gone.has(r.id)), ...saved.filter((r) => r.name.toLowerCase() === name)],
+    ]),
+  );
+}
+
+function isRecord(value: unknown): value is CloudflareRecord {
+  const r = value as Partial<CloudflareRecord> | null; // checked field by field
+  return (
+    !!r &&
+    typeof r.id === "string" &&
+    typeof r.name === "string" &&
+    typeof r.type === "string" &&
+    typeof r.ttl === "number"
+  );
 }

@@ -2,24 +2,20 @@
  * Cloudflare API v4 client behind the DNS ports. Names are FQDNs without a trailing dot, CNAME content
  * has no trailing dot (added on read, stripped on write); router writes go out as one batch request.
  */
+
+import { fromContent, toContent } from "./cloudflare-content.ts";
+import { cloudflareFault, listOf } from "./cloudflare-errors.ts";
 import {
+  afterBatch,
   type Batch,
+  type BatchResult,
   type CloudflareRecord,
   nameSets,
   planRouter,
   type RecordBody,
 } from "./cloudflare-routers.ts";
-import { NotFoundError, ServerError } from "./errors.ts";
-import {
-  type ApiClientOptions,
-  type ApiResponse,
-  joinUrl,
-  retryAfterOf,
-  send,
-  summariseBody,
-  toDnsError,
-  withoutDot,
-} from "./http.ts";
+import { NotFoundError } from "./errors.ts";
+import { type ApiClientOptions, joinUrl, send } from "./http.ts";
 import {
   type CallOptions,
   canonicalValue,
@@ -27,16 +23,12 @@ import {
   type RouterChange,
   type RouterRecord,
   routerView,
+  type ServedRouters,
   type ZoneProvider,
   type ZoneRecord,
 } from "./provider.ts";
 
 export type { CloudflareRecord } from "./cloudflare-routers.ts";
-
-/** Cloudflare's documented codes for same-name clashes (81053/81054) and duplicates (81057/81058). */
-const CONFLICT_CODES = new Set(["81053", "81054", "81057", "81058"]);
-/** Codes that mean a missing, malformed or unusable credential, whatever the HTTP status. */
-const AUTH_CODES = new Set(["9106", "9109", "9103", "6003", "6111", "10000"]);
 
 /** Options of the Cloudflare client. */
 export interface CloudflareOptions extends ApiClientOptions {
@@ -55,8 +47,10 @@ export class CloudflareDnsProvider implements DnsProvider, ZoneProvider {
   readonly name = "cloudflare";
   readonly #options: CloudflareOptions;
   #zoneId: string | undefined;
-  /** Records by lowercased name, from the last full listing; write() uses their ids. */
+  /** Records by lowercased name, from the last reads (a listing, or one `?name=` read per name); writes use their ids. */
   #byName = new Map<string, CloudflareRecord[]>();
+  /** Pages the last full listing took: reading more names than this one by one would cost more than listing. */
+  #pages: number | undefined;
 
   constructor(options: CloudflareOptions) {
     this.#options = options;
@@ -87,23 +81,44 @@ export class CloudflareDnsProvider implements DnsProvider, ZoneProvider {
     return id;
   }
 
+  /** A few names: one `?name=` read each (every type at the name, so a conflict shows); many: the paged listing. */
   async readRouters(
     names: readonly string[],
     options?: CallOptions,
   ): Promise<Map<string, RouterRecord | null>> {
-    await this.#refresh(options?.signal);
+    await this.#read(names, options?.signal);
     return new Map(
       names.map((name) => [name, routerView(name, nameSets(this.#byName.get(name.toLowerCase()) ?? []))]),
     );
   }
 
-  async writeRouters(changes: readonly RouterChange[], options?: CallOptions): Promise<void> {
+  /** One batch; Cloudflare answers with the records it saved, so what each router now serves needs no read-back. */
+  async writeRouters(changes: readonly RouterChange[], options?: CallOptions): Promise<ServedRouters> {
     const signal = options?.signal;
-    if (changes.some((c) => !this.#byName.has(c.name.toLowerCase()))) await this.#refresh(signal);
+    const unread = changes.map((c) => c.name).filter((name) => !this.#byName.has(name.toLowerCase()));
+    if (unread.length > 0) await this.#read(unread, signal);
     const batch: Batch = { deletes: [], patches: [], posts: [] };
     for (const change of changes)
       planRouter(change, this.#byName.get(change.name.toLowerCase()) ?? [], batch);
-    await this.#batch(batch, signal);
+    const results = await this.#batch(batch, signal);
+    const served: ServedRouters = new Map();
+    const names = [...new Set(changes.map((c) => c.name.toLowerCase()))];
+    const after = afterBatch(batch, results, (name) => this.#byName.get(name) ?? [], names);
+    for (const name of names) {
+      const records = after?.get(name);
+      if (records) this.#byName.set(name, records);
+      else this.#byName.delete(name);
+    }
+    for (const c of changes) {
+      const records = after?.get(c.name.toLowerCase());
+      if (records) served.set(c.name, routerView(c.name, nameSets(records)));
+    }
+    return served;
+  }
+
+  /** Pages the last full listing of the zone took (undefined before the first). */
+  get listingPages(): number | undefined {
+    return this.#pages;
   }
 
   async listRecords(): Promise<ZoneRecord[]> {
@@ -147,9 +162,11 @@ export class CloudflareDnsProvider implements DnsProvider, ZoneProvider {
       for (const surplus of existing.slice(set.values.length)) batch.deletes.push({ id: surplus.id });
     }
     await this.#batch(batch);
+    this.#byName.clear();
   }
 
-  async #batch(batch: Batch, signal?: AbortSignal): Promise<void> {
+  /** Sends the batch in chunks of the plan's limit; resolves with each chunk's `result`. */
+  async #batch(batch: Batch, signal?: AbortSignal): Promise<BatchResult[]> {
     const zoneId = await this.zoneId(signal);
     const limit = this.#options.batchLimit ?? 200;
     const ops = [
@@ -157,34 +174,75 @@ export class CloudflareDnsProvider implements DnsProvider, ZoneProvider {
       ...batch.patches.map((p) => ({ kind: "patches" as const, op: p })),
       ...batch.posts.map((p) => ({ kind: "posts" as const, op: p })),
     ];
+    const results: BatchResult[] = [];
     for (let i = 0; i < ops.length; i += limit) {
       const chunk = ops.slice(i, i + limit);
       const body: Record<string, unknown[]> = {};
       for (const { kind, op } of chunk) body[kind] = [...(body[kind] ?? []), op];
       const what = `Cannot write ${chunk.length} record(s) in zone "${this.#options.zone}" on Cloudflare`;
-      await this.#call("POST", `zones/${zoneId}/dns_records/batch`, what, body, signal);
+      const answer = await this.#call("POST", `zones/${zoneId}/dns_records/batch`, what, body, signal);
+      results.push((answer.result ?? {}) as BatchResult); // checked item by item in afterBatch()
     }
-    this.#byName.clear();
+    return results;
+  }
+
+  /** Fills the cache for `names`: one filtered read each when that costs no more than the listing, else the listing. */
+  async #read(names: readonly string[], signal?: AbortSignal): Promise<void> {
+    const wanted = [...new Set(names.map((n) => n.toLowerCase()))];
+    if (wanted.length > Math.max(1, this.#pages ?? 1)) {
+      await this.#refresh(signal);
+      return;
+    }
+    const zoneId = await this.zoneId(signal);
+    for (const name of wanted) {
+      const what = `Cannot read "${name}" in zone "${this.#options.zone}" on Cloudflare`;
+      // `name` is Cloudflare's exact, case-insensitive match on the full name (as the recorded lists use it).
+      const path = `zones/${zoneId}/dns_records?per_page=100&name=${encodeURIComponent(name)}`;
+      const { records } = await this.#pagesOf(path, 100, what, signal);
+      this.#byName.set(
+        name,
+        records.filter((r) => r.name.toLowerCase() === name),
+      );
+    }
   }
 
   async #refresh(signal?: AbortSignal): Promise<void> {
     const zoneId = await this.zoneId(signal);
     const perPage = this.#options.perPage ?? 5000;
-    const byName = new Map<string, CloudflareRecord[]>();
     const what = `Cannot list the records of zone "${this.#options.zone}" on Cloudflare`;
-    for (let page = 1; ; page++) {
-      const path = `zones/${zoneId}/dns_records?page=${page}&per_page=${perPage}`;
-      const answer = await this.#call("GET", path, what, undefined, signal);
-      const records = listOf(answer.result, what);
-      for (const record of records) {
-        const key = record.name.toLowerCase();
-        byName.set(key, [...(byName.get(key) ?? []), record]);
-      }
-      // Cloudflare may serve fewer per page than asked: the page count it states decides, not a short page.
-      const total = (answer.result_info as { total_pages?: unknown } | undefined)?.total_pages; // list endpoints carry result_info
-      if (typeof total === "number" ? page >= total : records.length < perPage) break;
+    const path = `zones/${zoneId}/dns_records?per_page=${perPage}`;
+    const { records, pages } = await this.#pagesOf(path, perPage, what, signal);
+    const byName = new Map<string, CloudflareRecord[]>();
+    for (const record of records) {
+      const key = record.name.toLowerCase();
+      byName.set(key, [...(byName.get(key) ?? []), record]);
     }
     this.#byName = byName;
+    this.#pages = pages;
+  }
+
+  /** Every page of a record list (`path` carries the query); the page count Cloudflare states decides, not a short page. */
+  async #pagesOf(
+    path: string,
+    perPage: number,
+    what: string,
+    signal?: AbortSignal,
+  ): Promise<{ records: CloudflareRecord[]; pages: number }> {
+    const out: CloudflareRecord[] = [];
+    for (let page = 1; ; page++) {
+      const answer = await this.#call(
+        "GET",
+        page > 1 ? `${path}&page=${page}` : path,
+        what,
+        undefined,
+        signal,
+      );
+      const records = listOf(answer.result, what);
+      out.push(...records);
+      const total = (answer.result_info as { total_pages?: unknown } | undefined)?.total_pages; // list endpoints carry result_info
+      if (typeof total === "number" ? page >= total : records.length < perPage)
+        return { records: out, pages: page };
+    }
   }
 
   async #call(
@@ -205,77 +263,6 @@ export class CloudflareDnsProvider implements DnsProvider, ZoneProvider {
     if (response.status < 300 && envelope && typeof envelope === "object" && envelope.success === true) {
       return { result: envelope.result, result_info: envelope.result_info };
     }
-    throw this.#fault(response, what);
+    throw cloudflareFault(response, what, this.#options.clock);
   }
-
-  #fault(response: ApiResponse, what: string) {
-    const errors = (response.body as { errors?: unknown } | null)?.errors; // Cloudflare's envelope, if any
-    const first = Array.isArray(errors)
-      ? (errors[0] as
-          | { code?: unknown; message?: unknown; error_chain?: { code?: unknown; message?: unknown }[] }
-          | undefined) // envelope error items
-      : undefined;
-    const code = first?.code !== undefined ? String(first.code) : undefined;
-    const chain = (first?.error_chain ?? [])
-      .map((e) => `${String(e.message)} (code ${String(e.code)})`)
-      .join("; ");
-    const base =
-      typeof first?.message === "string" ? first.message : summariseBody(response.status, response.body);
-    const message = chain ? `${base}: ${chain}` : base;
-    if (response.status < 300) {
-      // A 2xx that is not Cloudflare's success envelope (a proxy's page, a cut body): worth another try.
-      return new ServerError("cloudflare", `${what}: not Cloudflare's success answer: ${message}`, {
-        status: response.status,
-      });
-    }
-    const retryAfterMs = retryAfterOf(response, this.#options.clock);
-    const kind =
-      code === undefined
-        ? undefined
-        : AUTH_CODES.has(code)
-          ? ("auth" as const)
-          : CONFLICT_CODES.has(code)
-            ? ("conflict" as const)
-            : code === "81044"
-              ? ("not-found" as const)
-              : undefined;
-    return toDnsError("cloudflare", what, {
-      status: response.status,
-      message,
-      ...(code !== undefined ? { code } : {}),
-      ...(kind ? { kind } : {}),
-      ...(retryAfterMs !== undefined ? { retryAfterMs } : {}),
-    });
-  }
-}
-
-/** A list endpoint's `result`; a success answer without the list is an error, never an empty list. */
-function listOf<T = CloudflareRecord>(result: unknown, what: string): T[] {
-  if (Array.isArray(result)) return result as T[]; // Cloudflare's list endpoints answer an array of objects
-  throw new ServerError(
-    "cloudflare",
-    `${what}: the success answer has no result list (got ${result === null ? "null" : typeof result}); nothing is assumed about the zone`,
-  );
-}
-
-function fromContent(record: CloudflareRecord & { data?: Record<string, unknown> }): string {
-  if (record.type === "MX") return `${record.priority ?? 0} ${record.content}`;
-  if (typeof record.content === "string") return record.content;
-  // Older answers give CAA and SRV only as structured `data` (octoDNS's fixtures of real output do).
-  const d = record.data ?? {};
-  if (record.type === "CAA")
-    return `${String(d.flags ?? 0)} ${String(d.tag ?? "")} "${String(d.value ?? "")}"`;
-  if (record.type === "SRV") {
-    return `${String(d.priority ?? 0)} ${String(d.weight ?? 0)} ${String(d.port ?? 0)} ${String(d.target ?? "")}`;
-  }
-  return JSON.stringify(d);
-}
-
-function toContent(type: string, value: string): { content: string; priority?: number } {
-  if (type === "MX") {
-    const [priority = "0", host = ""] = value.split(/\s+/, 2);
-    return { content: withoutDot(host), priority: Number(priority) };
-  }
-  if (type === "CNAME" || type === "NS") return { content: withoutDot(value) };
-  return { content: value };
 }

@@ -3,6 +3,9 @@
  * and a trailing dot on CNAME targets, paginates lists with `?cursor=` and a Link header, and throttles
  * writes per domain, so every write is one bulk PATCH of the domain's rrsets.
  */
+
+import { describeDesecError, nextLink, refusedItems, toPresentation } from "./desec-answers.ts";
+import { DESEC_BUDGET, DesecPacer, driftPeriodMs, MIN_DRIFT_MS } from "./desec-budget.ts";
 import { ServerError, ValidationError } from "./errors.ts";
 import {
   type ApiClientOptions,
@@ -22,9 +25,13 @@ import {
   type RouterRecord,
   routerType,
   routerView,
+  type ServedRouters,
   type ZoneProvider,
   type ZoneRecord,
 } from "./provider.ts";
+import type { BudgetWindow } from "./request-budget.ts";
+
+export { describeDesecError, nextLink } from "./desec-answers.ts";
 
 /** An RRset as deSEC returns it (the fields we use). */
 export interface DesecRrset {
@@ -44,23 +51,38 @@ export interface DesecDomain {
 export interface DesecOptions extends ApiClientOptions {
   /** The domain (zone) name, e.g. `example.com`. */
   domain: string;
+  /** The throttle windows the client paces itself within (needs `clock`); default deSEC's, `false` for none. */
+  budget?: readonly BudgetWindow[] | false;
 }
 
 /** The deSEC DNS provider. */
 export class DesecDnsProvider implements DnsProvider, ZoneProvider {
   readonly name = "desec";
-  /** deSEC allows 2000 requests a day per account: a drift read every 5 min uses 288 of them. */
-  readonly driftCheckMs = 300_000;
   readonly #options: DesecOptions;
+  readonly #pacer: DesecPacer | null;
+  /** Pages the last full listing took: reading more names than this one by one would cost more than listing. */
+  #pages: number | undefined;
 
   constructor(options: DesecOptions) {
     this.#options = options;
+    const windows = options.budget === false ? null : (options.budget ?? DESEC_BUDGET);
+    this.#pacer = windows && options.clock ? new DesecPacer(windows, options.clock) : null;
+  }
+
+  /** Drift reads spread the zone's listings over the day within their share of the daily budget (at least every 5 min). */
+  get driftCheckMs(): number {
+    return this.#pacer ? driftPeriodMs(this.#pages ?? 1, this.#pacer.budget.windows) : MIN_DRIFT_MS;
+  }
+
+  /** Pages the last full listing of the domain took (undefined before the first). */
+  get listingPages(): number | undefined {
+    return this.#pages;
   }
 
   /** Reads the domain, which checks the token and gives the domain's `minimum_ttl`. */
   async domain(): Promise<DesecDomain> {
     const d = this.#options.domain;
-    const response = await this.#call("GET", `domains/${d}/`, `Cannot read domain "${d}" on deSEC`);
+    const response = await this.#call("GET", `domains/${d}/`, { what: `Cannot read domain "${d}" on deSEC` });
     const body = response.body as Partial<DesecDomain>; // deSEC's domain object
     if (typeof body?.minimum_ttl !== "number") {
       throw new ValidationError("desec", `Cannot read domain "${d}" on deSEC: the answer has no minimum_ttl`);
@@ -68,27 +90,34 @@ export class DesecDnsProvider implements DnsProvider, ZoneProvider {
     return { name: String(body.name ?? d), minimum_ttl: body.minimum_ttl };
   }
 
+  /** How long until reading `count` routers fits deSEC's read budget (0: now; a drift check leaves room for switches). */
+  readDelay(count: number, options?: { background?: boolean }): number {
+    if (!this.#pacer) return 0;
+    const request = { read: true, background: options?.background === true };
+    return this.#pacer.budget.delay(request, this.#readCost(count), 2000);
+  }
+
+  /** A few names: one `?subname=` read each (every type at the name, so a conflict shows); many: the paged listing. */
   async readRouters(
     names: readonly string[],
     options?: CallOptions,
   ): Promise<Map<string, RouterRecord | null>> {
-    const rrsets = await this.#list(options?.signal);
-    return new Map(
-      names.map((name) => {
-        const here = rrsets.filter((r) => r.subname === this.#subname(name));
-        return [
-          name,
-          routerView(
-            name,
-            here.map((r) => ({ type: r.type, values: r.records, ttl: r.ttl })),
-          ),
-        ];
-      }),
-    );
+    const subnames = [...new Set(names.map((name) => this.#subname(name)))];
+    const rrsets =
+      subnames.length <= this.#filterLimit()
+        ? await this.#readSubnames(subnames, options)
+        : await this.#list(options);
+    const bySubname = new Map<string, DesecRrset[]>();
+    for (const r of rrsets) bySubname.set(r.subname, [...(bySubname.get(r.subname) ?? []), r]);
+    return new Map(names.map((name) => [name, this.#view(name, bySubname)]));
   }
 
-  /** One bulk PATCH: a CNAME router is one RRset; an address router is its A and AAAA RRsets (`records: []` deletes one). */
-  async writeRouters(changes: readonly RouterChange[], options?: CallOptions): Promise<void> {
+  /**
+   * One bulk PATCH: a CNAME router is one RRset; an address router is its A and AAAA RRsets (`records: []`
+   * deletes one). deSEC answers with the RRsets the write left (deleted ones omitted): that is what each
+   * router now serves, so no read-back is needed.
+   */
+  async writeRouters(changes: readonly RouterChange[], options?: CallOptions): Promise<ServedRouters> {
     const body: DesecRrset[] = [];
     const owners: number[] = [];
     changes.forEach((c, i) => {
@@ -109,12 +138,13 @@ export class DesecDnsProvider implements DnsProvider, ZoneProvider {
         owners.push(i);
       }
     });
-    await this.#bulkPatch(
-      body,
-      `Cannot switch ${changes.length} router(s) on deSEC`,
-      options?.signal,
-      owners,
-    );
+    const what = `Cannot switch ${changes.length} router(s) on deSEC`;
+    const answer = await this.#bulkPatch(body, what, options?.signal, owners);
+    if (!answer || !Array.isArray(answer.body)) return new Map();
+    const bySubname = new Map<string, DesecRrset[]>();
+    for (const r of answer.body as DesecRrset[]) // bulk PATCH answers the list of RRsets it left
+      bySubname.set(r.subname, [...(bySubname.get(r.subname) ?? []), r]);
+    return new Map(changes.map((c) => [c.name, this.#view(c.name, bySubname)]));
   }
 
   async listRecords(): Promise<ZoneRecord[]> {
@@ -140,33 +170,78 @@ export class DesecDnsProvider implements DnsProvider, ZoneProvider {
     );
   }
 
-  /** `owners[i]` is the caller's item that body item i belongs to: refused positions are reported in the caller's terms. */
-  async #bulkPatch(body: DesecRrset[], what: string, signal?: AbortSignal, owners?: number[]): Promise<void> {
-    if (body.length === 0) return;
-    await this.#call("PATCH", `domains/${this.#options.domain}/rrsets/`, what, body, signal, owners);
+  #view(name: string, bySubname: Map<string, DesecRrset[]>): RouterRecord | null {
+    const here = bySubname.get(this.#subname(name)) ?? [];
+    return routerView(
+      name,
+      here.map((r) => ({ type: r.type, values: r.records, ttl: r.ttl })),
+    );
   }
 
-  async #list(signal?: AbortSignal): Promise<DesecRrset[]> {
-    const what = `Cannot list the RRsets of domain "${this.#options.domain}" on deSEC`;
+  /** The most names read one by one: never more requests than the last listing took (1 before any). */
+  #filterLimit(): number {
+    return Math.max(1, this.#pages ?? 1);
+  }
+
+  #readCost(count: number): number {
+    return count <= this.#filterLimit() ? count : (this.#pages ?? 1);
+  }
+
+  /** `owners[i]` is the caller's item that body item i belongs to: refused positions are reported in the caller's terms. */
+  async #bulkPatch(
+    body: DesecRrset[],
+    what: string,
+    signal?: AbortSignal,
+    owners?: number[],
+  ): Promise<ApiResponse | null> {
+    if (body.length === 0) return null;
+    return this.#call("PATCH", `domains/${this.#options.domain}/rrsets/`, { what, body, signal, owners });
+  }
+
+  /** One `GET …/rrsets/?subname=` per name, as deSEC documents the filter (an empty list when nothing is there). */
+  async #readSubnames(subnames: readonly string[], options?: CallOptions): Promise<DesecRrset[]> {
+    const d = this.#options.domain;
+    const what = `Cannot read ${subnames.length} router name(s) in domain "${d}" on deSEC`;
+    const background = options?.background === true;
+    this.#pacer?.check({ read: true, background }, subnames.length, what);
     const out: DesecRrset[] = [];
+    for (const subname of subnames) {
+      const path = `domains/${d}/rrsets/?subname=${encodeURIComponent(subname)}`;
+      const response = await this.#call("GET", path, { what, signal: options?.signal, background });
+      out.push(...this.#rrsetsOf(response, what).filter((r) => r.subname === subname));
+    }
+    return out;
+  }
+
+  async #list(options?: CallOptions): Promise<DesecRrset[]> {
+    const what = `Cannot list the RRsets of domain "${this.#options.domain}" on deSEC`;
+    const background = options?.background === true;
+    this.#pacer?.check({ read: true, background }, this.#pages ?? 1, what);
+    const out: DesecRrset[] = [];
+    let pages = 0;
     let url: string | null = joinUrl(
       this.#options.apiBase,
       `domains/${this.#options.domain}/rrsets/?cursor=`,
     );
     while (url) {
-      const response = await this.#call("GET", url, what, undefined, signal);
-      if (!Array.isArray(response.body)) {
-        // A success answer without the list is an error, never an empty zone (plan would recreate everything).
-        throw new ServerError(
-          "desec",
-          `${what}: the success answer is not a list of RRsets (${summariseBody(response.status, typeof response.body === "string" ? response.body : JSON.stringify(response.body))}); nothing is assumed about the domain`,
-          { status: response.status },
-        );
-      }
-      out.push(...(response.body as DesecRrset[])); // list endpoint: RRsets
+      const response = await this.#call("GET", url, { what, signal: options?.signal, background });
+      pages++;
+      out.push(...this.#rrsetsOf(response, what));
       url = nextLink(response.headers.get("link"));
     }
+    this.#pages = pages;
     return out;
+  }
+
+  /** A list answer's RRsets; a success answer without the list is an error, never an empty zone (plan would recreate everything). */
+  #rrsetsOf(response: ApiResponse, what: string): DesecRrset[] {
+    if (Array.isArray(response.body)) return response.body as DesecRrset[]; // list endpoint: RRsets
+    const text = typeof response.body === "string" ? response.body : JSON.stringify(response.body);
+    throw new ServerError(
+      "desec",
+      `${what}: the success answer is not a list of RRsets (${summariseBody(response.status, text)}); nothing is assumed about the domain`,
+      { status: response.status },
+    );
   }
 
   #subname(name: string): string {
@@ -179,19 +254,30 @@ export class DesecDnsProvider implements DnsProvider, ZoneProvider {
   async #call(
     method: string,
     pathOrUrl: string,
-    what: string,
-    body?: unknown,
-    signal?: AbortSignal,
-    owners?: number[],
+    request: {
+      what: string;
+      body?: unknown;
+      signal?: AbortSignal | undefined;
+      /** `owners[i]`: the caller's item that body item i belongs to. */
+      owners?: number[] | undefined;
+      background?: boolean;
+    },
   ): Promise<ApiResponse> {
+    const { what, body, signal, owners, background = false } = request;
     const url = /^https?:\/\//.test(pathOrUrl) ? pathOrUrl : joinUrl(this.#options.apiBase, pathOrUrl);
-    const response = await send("desec", this.#options, {
-      url,
-      method,
-      headers: { authorization: `Token ${this.#options.token}` },
-      ...(body !== undefined ? { body } : {}),
-      signal,
-    });
+    const answered = await this.#pacer?.admit({ read: method === "GET", background }, what, signal);
+    let response: ApiResponse;
+    try {
+      response = await send("desec", this.#options, {
+        url,
+        method,
+        headers: { authorization: `Token ${this.#options.token}` },
+        ...(body !== undefined ? { body } : {}),
+        signal,
+      });
+    } finally {
+      answered?.();
+    }
     if (response.status < 300) return response;
     const message = describeDesecError(response.body, Array.isArray(body) ? body : [], response.status);
     const retryAfterMs = retryAfterOf(response, this.#options.clock);
@@ -205,54 +291,4 @@ export class DesecDnsProvider implements DnsProvider, ZoneProvider {
       ...(items.length > 0 ? { items } : {}),
     });
   }
-}
-
-/** The URL of the `rel="next"` link of a Link header, if any. */
-export function nextLink(header: string | null): string | null {
-  if (!header) return null;
-  for (const part of header.split(",")) {
-    const match = /<([^>]*)>\s*;\s*rel="?next"?/.exec(part);
-    if (match?.[1]) return match[1];
-  }
-  return null;
-}
-
-/** The positions a bulk error list names (deSEC answers `{}` for the items it had nothing against). */
-function refusedItems(body: unknown): number[] {
-  if (!Array.isArray(body)) return [];
-  return body.flatMap((entry, i) =>
-    entry && typeof entry === "object" && Object.keys(entry).length > 0 ? [i] : [],
-  );
-}
-
-/** deSEC's error bodies (`{detail}`, a field map, or a list aligned with a bulk request) as one line; an HTML page is summarised. */
-export function describeDesecError(body: unknown, items: readonly unknown[], status = 0): string {
-  const fields = (value: unknown): string =>
-    value && typeof value === "object"
-      ? Object.entries(value)
-          .map(([k, v]) => `${k}: ${Array.isArray(v) ? v.join(" ") : String(v)}`)
-          .join("; ")
-      : String(value);
-  if (Array.isArray(body)) {
-    return body
-      .map((entry, i) => {
-        if (!entry || typeof entry !== "object" || Object.keys(entry).length === 0) return null;
-        const item = items[i] as { subname?: unknown; type?: unknown } | undefined; // the request item at that position
-        const label = item ? `"${String(item.subname)}" ${String(item.type)}` : `item ${i}`;
-        return `${label}: ${fields(entry)}`;
-      })
-      .filter((line) => line !== null)
-      .join("; ");
-  }
-  if (body && typeof body === "object") {
-    const detail = (body as { detail?: unknown }).detail; // DRF's {"detail": ...}
-    return typeof detail === "string" ? detail : fields(body);
-  }
-  return summariseBody(status, body);
-}
-
-function toPresentation(type: string, value: string): string {
-  if (type === "TXT") return `"${value.replace(/"/g, '\\"')}"`;
-  if (type === "CNAME" || type === "NS") return value.endsWith(".") ? value : `${value}.`;
-  return value;
 }

@@ -1,9 +1,11 @@
 /** One provider's reconcile loop: rounds of read → compare → write → verify, with backoff, `Retry-After` and drift checks. */
 import type { NewEvent, ProviderRouterRow } from "../store/store.ts";
+import { MAX_TIMER_MS } from "./errors.ts";
 import { callWithin, planFault } from "./loop-faults.ts";
-import type { DnsProvider, RouterChange, RouterRecord } from "./provider.ts";
+import type { DnsProvider, RouterChange } from "./provider.ts";
+import { ReadScope, type RoundPlan } from "./read-scope.ts";
 import type { DesiredTarget, ReconcilerOptions } from "./reconciler.ts";
-import { describeServed, judge, ownPart, servedAsWritten } from "./router-compare.ts";
+import { compareRouters, refuseRouters, type StepContext, verifyRouters } from "./round-steps.ts";
 import { RouterRows } from "./router-rows.ts";
 import { type WriteOutcome, writeIsolating } from "./router-write.ts";
 
@@ -13,6 +15,7 @@ export class ProviderLoop {
   readonly #options: ReconcilerOptions;
   readonly #desired: () => DesiredTarget[];
   readonly #rows: RouterRows;
+  readonly #scope: ReadScope;
   #cancelTimer: (() => void) | null = null;
   #inFlight: Promise<void> | null = null;
   /** A delay asked for while a round was in flight; applied when it ends. */
@@ -27,6 +30,7 @@ export class ProviderLoop {
     this.#options = options;
     this.#desired = desired;
     this.#rows = new RouterRows(provider.name, options.clock, options.initial);
+    this.#scope = new ReadScope(provider.name);
   }
 
   rows(): ProviderRouterRow[] {
@@ -48,6 +52,12 @@ export class ProviderLoop {
     if (this.#stopped) return;
     this.#failures = 0;
     this.#schedule(0);
+  }
+
+  /** A round that reads every router (an operator's retry, a new leader, the nameserver watch asking). */
+  recheck(): void {
+    this.#scope.requestFull();
+    this.kick();
   }
 
   /** An operator's retry: routers refused for good are written again on the next round. */
@@ -101,27 +111,12 @@ export class ProviderLoop {
     if (this.#options.active && !this.#options.active()) return;
     const events: NewEvent[] = [];
     const touched = new Set<string>();
+    const plan = this.#plan(desired);
     try {
-      const names = desired.map((d) => d.router);
-      const seen = await this.#call((signal) => this.#provider.readRouters(names, { signal }));
-      const changes = this.#compare(desired, seen, events, touched);
-      if (changes.length > 0) {
-        for (const change of changes) this.#rows.set(change.name, { state: "pending" }, touched);
-        const outcome = await this.#write(changes);
-        this.#refuse(outcome, desired, events, touched);
-        if (outcome.written.length > 0) {
-          const written = outcome.written.map((c) => c.name);
-          const verified = await this.#call((signal) => this.#provider.readRouters(written, { signal }));
-          this.#verify(outcome.written, verified, desired, events, touched);
-        }
-      }
+      if (plan.targets.length > 0) await this.#converge(plan, desired, events, touched);
+      if (plan.full) this.#scope.fullDone(this.#options.clock.now());
       this.#failures = 0;
-      const unsettled = desired.some((d) => this.#rows.get(d.router).state === "pending");
-      // null: the provider's nameservers are watched over DNS, which asks for a round when they differ.
-      const drift = this.#options.driftPolicy?.(this.#provider.name);
-      if (unsettled) this.#schedule(this.#backoff());
-      else if (drift !== null)
-        this.#schedule(drift ?? this.#provider.driftCheckMs ?? this.#options.driftCheckMs ?? 60_000);
+      this.#scheduleNext(desired, plan);
     } catch (error) {
       this.#fail(error, desired, events, touched);
     } finally {
@@ -131,52 +126,77 @@ export class ProviderLoop {
     }
   }
 
-  #compare(
+  /** What this round reads: everything on a drift check or recheck, else only the routers that changed. */
+  #plan(desired: DesiredTarget[]): RoundPlan {
+    const provider = this.#provider;
+    const plan = this.#scope.plan(desired, {
+      now: this.#options.clock.now(),
+      driftMs: this.#driftMs(),
+      row: (router) => this.#rows.get(router),
+      refused: (d) => {
+        const refused = this.#rows.refused.get(d.router);
+        return refused?.target === d.target && refused.ttl === (d.ttl[provider.name] ?? 60);
+      },
+      fullDelay: (count) => provider.readDelay?.(count, { background: true }) ?? 0,
+    });
+    if (plan.fullWaitMs === Number.POSITIVE_INFINITY) {
+      this.#options.log.warn(`DNS provider ${provider.name}: a full read never fits its API budget`, {
+        routers: desired.length,
+      });
+    }
+    return plan;
+  }
+
+  /** Read → compare → write → verify for the routers of `plan`. */
+  async #converge(
+    plan: RoundPlan,
     desired: DesiredTarget[],
-    seen: Map<string, RouterRecord | null>,
     events: NewEvent[],
     touched: Set<string>,
-  ): RouterChange[] {
-    const now = this.#options.clock.now();
-    const name = this.#provider.name;
-    const changes: RouterChange[] = [];
-    for (const d of desired) {
-      const ttl = d.ttl[name] ?? 60;
-      const before = this.#rows.get(d.router);
-      const verdict = judge(name, d.router, seen.get(d.router) ?? null, { target: d.target, ttl });
-      if (verdict.kind === "conflict") {
-        const message = verdict.message;
-        const event: NewEvent = { at: now, type: "dns.error", service: d.service, provider: name, message };
-        this.#rows.reportOnce(d.router, message, event, events);
-        this.#rows.set(d.router, { state: "error", error: message }, touched);
-        continue;
-      }
-      if (verdict.kind === "in-sync") {
-        this.#rows.set(d.router, { state: "in-sync", target: verdict.served.target }, touched);
-        continue;
-      }
-      const record = verdict.served;
-      const refused = this.#rows.refused.get(d.router);
-      if (refused && refused.target === d.target && refused.ttl === ttl) {
-        this.#rows.set(d.router, { target: record?.target ?? null }, touched);
-        continue;
-      }
-      this.#rows.refused.delete(d.router);
-      // Drift is a confirmed target served no more; a TTL-only difference (a config change) is rewritten quietly.
-      const confirmed = before.state === "in-sync" && before.target === d.target;
-      if (confirmed && (record?.target !== d.target || record.proxied === true)) {
-        events.push({
-          at: now,
-          type: "dns.drift",
-          service: d.service,
-          provider: name,
-          message: `Drift on ${name}: "${d.router}" serves ${describeServed(record)}, putting back "${d.target}" TTL ${ttl}`,
-        });
-      }
-      this.#rows.set(d.router, { target: record?.target ?? null }, touched);
-      changes.push({ name: d.router, target: d.target, ttl });
+  ): Promise<void> {
+    const names = plan.targets.map((d) => d.router);
+    const seen = await this.#call((signal) =>
+      this.#provider.readRouters(names, { signal, background: plan.full }),
+    );
+    const changes = compareRouters(this.#steps(events, touched), plan.targets, seen);
+    if (changes.length === 0) return;
+    for (const change of changes) this.#rows.set(change.name, { state: "pending" }, touched);
+    const outcome = await this.#write(changes);
+    refuseRouters(this.#steps(events, touched), outcome, desired);
+    if (outcome.written.length === 0) return;
+    // The write's answer says what is served where the provider answers with it; the rest is read back.
+    const unanswered = outcome.written.filter((c) => !outcome.served.has(c.name)).map((c) => c.name);
+    const verified = new Map(outcome.served);
+    if (unanswered.length > 0) {
+      const read = await this.#call((signal) => this.#provider.readRouters(unanswered, { signal }));
+      for (const [name, record] of read) verified.set(name, record);
     }
-    return changes;
+    verifyRouters(this.#steps(events, touched), outcome.written, verified, desired);
+  }
+
+  #steps(events: NewEvent[], touched: Set<string>): StepContext {
+    const now = this.#options.clock.now();
+    return { provider: this.#provider.name, now, rows: this.#rows, scope: this.#scope, events, touched };
+  }
+
+  /** The drift period: null when the provider's nameservers are watched instead. */
+  #driftMs(): number | null {
+    const drift = this.#options.driftPolicy?.(this.#provider.name);
+    if (drift === null) return null;
+    return drift ?? this.#provider.driftCheckMs ?? this.#options.driftCheckMs ?? 60_000;
+  }
+
+  #scheduleNext(desired: DesiredTarget[], plan: RoundPlan): void {
+    const unsettled = desired.some((d) => this.#rows.get(d.router).state === "pending");
+    if (unsettled) {
+      this.#schedule(this.#backoff());
+      return;
+    }
+    const waits: number[] = [];
+    if (this.#scope.fullDue && plan.fullWaitMs !== undefined) waits.push(plan.fullWaitMs);
+    const drift = this.#scope.nextDriftIn(this.#options.clock.now(), this.#driftMs());
+    if (drift !== null) waits.push(drift);
+    if (waits.length > 0) this.#schedule(Math.min(MAX_TIMER_MS, ...waits));
   }
 
   /** The one place router changes are written (a fencing hook would wrap this): refusals are isolated per router. */
@@ -184,63 +204,6 @@ export class ProviderLoop {
     return writeIsolating(changes, (part) =>
       this.#call((signal) => this.#provider.writeRouters(part, { signal })),
     );
-  }
-
-  /** Routers the provider refused for good: an error for each of them alone. */
-  #refuse(outcome: WriteOutcome, desired: DesiredTarget[], events: NewEvent[], touched: Set<string>): void {
-    const name = this.#provider.name;
-    for (const [router, fault] of outcome.refused) {
-      const change = desired.find((x) => x.router === router);
-      if (!change) continue;
-      this.#rows.refused.set(router, { target: change.target, ttl: change.ttl[name] ?? 60 });
-      const reason = `${fault.message}: this router is not written again until its target or TTL changes or an operator retries; the other routers go on`;
-      const at = this.#options.clock.now();
-      const event: NewEvent = {
-        at,
-        type: "dns.error",
-        service: change.service,
-        provider: name,
-        message: `${name}: ${reason}`,
-      };
-      this.#rows.reportOnce(router, fault.message, event, events);
-      this.#rows.set(router, { state: "error", error: reason }, touched);
-    }
-  }
-
-  #verify(
-    changes: RouterChange[],
-    verified: Map<string, RouterRecord | null>,
-    desired: DesiredTarget[],
-    events: NewEvent[],
-    touched: Set<string>,
-  ): void {
-    const now = this.#options.clock.now();
-    const name = this.#provider.name;
-    for (const change of changes) {
-      const record = ownPart(verified.get(change.name) ?? null, change.target);
-      const service = desired.find((d) => d.router === change.name)?.service;
-      if (record && servedAsWritten(record, change)) {
-        const event: NewEvent = {
-          at: now,
-          type: "dns.switched",
-          provider: name,
-          message: `Switched "${change.name}" on ${name} to "${change.target}" (TTL ${change.ttl})`,
-        };
-        if (service) event.service = service;
-        events.push(event);
-        this.#rows.set(change.name, { state: "in-sync", target: record.target }, touched);
-      } else {
-        this.#rows.set(
-          change.name,
-          {
-            state: "pending",
-            target: record?.target ?? null,
-            error: `Wrote "${change.target}" to ${name} but read back ${describeServed(record)}; retrying`,
-          },
-          touched,
-        );
-      }
-    }
   }
 
   #fail(error: unknown, desired: DesiredTarget[], events: NewEvent[], touched: Set<string>): void {

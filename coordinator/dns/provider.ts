@@ -76,10 +76,14 @@ export function addressFamilies(value: string): { A: string[]; AAAA: string[] } 
   return parsed.kind === "addresses" ? { A: parsed.ipv4, AAAA: parsed.ipv6 } : { A: [], AAAA: [] };
 }
 
-/** Per call: an abort signal the caller's own timeout fires. */
+/** Per call: an abort signal the caller's own timeout fires; `background` marks a drift check, which leaves API budget to switches. */
 export interface CallOptions {
   signal?: AbortSignal;
+  background?: boolean;
 }
+
+/** What a write's answer says each written router now serves (a router the answer does not show is read back). */
+export type ServedRouters = Map<string, RouterRecord | null>;
 
 /** One authoritative DNS provider, as the reconciler sees it. */
 export interface DnsProvider {
@@ -87,10 +91,17 @@ export interface DnsProvider {
   readonly name: string;
   /** How often an in-sync provider is re-read for drift, when its API budget asks for less than the reconciler's default. */
   readonly driftCheckMs?: number;
+  /** Milliseconds until reading `count` routers fits the provider's API budget (absent: no budget to keep). */
+  readDelay?(count: number, options?: { background?: boolean }): number;
   /** Reads what each name holds; a name with no record maps to null. Throws `DnsError`; `signal` aborts the requests. */
   readRouters(names: readonly string[], options?: CallOptions): Promise<Map<string, RouterRecord | null>>;
-  /** Creates or overwrites these routers; a mass failover is one call (batch/bulk) where the API allows. Throws `DnsError`; `signal` aborts the requests. */
-  writeRouters(changes: readonly RouterChange[], options?: CallOptions): Promise<void>;
+  /**
+   * Creates or overwrites these routers; a mass failover is one call (batch/bulk) where the API allows.
+   * Resolves with what the provider's answer says the written routers now serve, when it says so.
+   * Throws `DnsError`; `signal` aborts the requests.
+   */
+  // biome-ignore lint/suspicious/noConfusingVoidType: a client that learns nothing from its write's answer resolves with nothing
+  writeRouters(changes: readonly RouterChange[], options?: CallOptions): Promise<ServedRouters | void>;
 }
 
 /** One record set as a provider holds it: every value of one name and type. */

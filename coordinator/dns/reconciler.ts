@@ -83,12 +83,15 @@ export class Reconciler {
     }
   }
 
-  /** Starts a round now on one provider, or all (an operator's retry): routers refused for good are tried again. */
+  /**
+   * Starts a round now on one provider, or all (an operator's retry, a new leader, the nameserver watch
+   * asking) that reads every router, within the provider's API budget; routers refused for good are tried again.
+   */
   kick(provider?: string): void {
     for (const [name, loop] of this.#loops) {
       if (provider && provider !== name) continue;
       loop.retryRefused();
-      loop.kick();
+      loop.recheck();
     }
   }
 

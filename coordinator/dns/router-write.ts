@@ -5,33 +5,32 @@
  * thrown as they are: a retry of the whole round is right for those.
  */
 import { DnsError } from "./errors.ts";
-import type { RouterChange } from "./provider.ts";
+import type { RouterChange, ServedRouters } from "./provider.ts";
 
-/** What a write achieved: the changes the provider accepted, and each refused one with its reason. */
+/** What a write achieved: the changes the provider accepted, each refused one with its reason, and what the answers say is served. */
 export interface WriteOutcome {
   written: RouterChange[];
   refused: Map<string, DnsError>;
+  /** Per written router, what the provider's answer says it now serves (absent: the answer did not say). */
+  served: ServedRouters;
 }
 
+// biome-ignore lint/suspicious/noConfusingVoidType: the port's writeRouters, which may resolve with nothing
+type Write = (changes: readonly RouterChange[]) => Promise<ServedRouters | void>;
+
 /** Sends `changes` through `write`; permanent refusals are isolated to the items that cause them. */
-export async function writeIsolating(
-  changes: readonly RouterChange[],
-  write: (changes: readonly RouterChange[]) => Promise<void>,
-): Promise<WriteOutcome> {
-  const outcome: WriteOutcome = { written: [], refused: new Map() };
+export async function writeIsolating(changes: readonly RouterChange[], write: Write): Promise<WriteOutcome> {
+  const outcome: WriteOutcome = { written: [], refused: new Map(), served: new Map() };
   await writePart([...changes], write, outcome);
   return outcome;
 }
 
-async function writePart(
-  changes: RouterChange[],
-  write: (changes: readonly RouterChange[]) => Promise<void>,
-  outcome: WriteOutcome,
-): Promise<void> {
+async function writePart(changes: RouterChange[], write: Write, outcome: WriteOutcome): Promise<void> {
   if (changes.length === 0) return;
   try {
-    await write(changes);
+    const served = await write(changes);
     outcome.written.push(...changes);
+    for (const [name, record] of served ?? []) outcome.served.set(name, record);
     return;
   } catch (error) {
     if (!(error instanceof DnsError) || error.retryable) throw error;

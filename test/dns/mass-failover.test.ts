@@ -9,7 +9,7 @@ afterEach(async () => {
 });
 
 describe("mass failover", () => {
-  it("switches 200 routers with one read, one write and one verify per provider", async () => {
+  it("switches 200 routers with one read and one write per provider (the write's answer verifies it)", async () => {
     h = await startHarness({ services: 200 });
     await h.settle();
     expect(h.coordinator.reconciler.states().every((r) => r.state === "in-sync")).toBe(true);
@@ -20,12 +20,12 @@ describe("mass failover", () => {
     const cf = Object.fromEntries(h.cf.standin.requests.counts);
     const desec = Object.fromEntries(h.desec.standin.requests.counts);
     console.log(`200-service failover: Cloudflare ${JSON.stringify(cf)}; deSEC ${JSON.stringify(desec)}`);
-    expect(h.cf.standin.requests.get("GET", "/zones/:zone/dns_records")).toBe(2);
+    expect(h.cf.standin.requests.get("GET", "/zones/:zone/dns_records")).toBe(1);
     expect(h.cf.standin.requests.get("POST", "/zones/:zone/dns_records/batch")).toBe(1);
-    expect(h.cf.standin.requests.total()).toBe(3);
-    expect(h.desec.standin.requests.get("GET", "/domains/:name/rrsets/")).toBe(2);
+    expect(h.cf.standin.requests.total()).toBe(2);
+    expect(h.desec.standin.requests.get("GET", "/domains/:name/rrsets/")).toBe(1);
     expect(h.desec.standin.requests.get("PATCH", "/domains/:name/rrsets/")).toBe(1);
-    expect(h.desec.standin.requests.total()).toBe(3);
+    expect(h.desec.standin.requests.total()).toBe(2);
     const states = h.coordinator.reconciler.states();
     expect(states.length).toBe(400);
     expect(states.every((r) => r.state === "in-sync" && r.target?.includes("-cdn2."))).toBe(true);
