@@ -6,6 +6,7 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { decisionRounds } from "./decision-round.ts";
 import { detection } from "./detection.ts";
+import { dnsReads } from "./dns-reads.ts";
 import { falseFailovers } from "./false-failovers.ts";
 import { flapping } from "./flapping.ts";
 import { ingest } from "./ingest.ts";
@@ -16,7 +17,7 @@ import { machine, markdown, type Row } from "./table.ts";
 const args = process.argv.slice(2);
 const quick = args.includes("--quick");
 const wanted = args.filter((a) => !a.startsWith("--"));
-const all = ["detection", "false-failovers", "ingest", "decision", "mass", "flapping", "status"];
+const all = ["detection", "false-failovers", "ingest", "decision", "mass", "flapping", "status", "dns-reads"];
 const selected = wanted.length > 0 ? wanted : all;
 const startedAt = machine();
 const rows: Row[] = [];
@@ -42,6 +43,8 @@ for (const name of selected) {
     rows.push(...(await massFailover()));
   } else if (name === "flapping") {
     rows.push(...(await flapping()));
+  } else if (name === "dns-reads") {
+    rows.push(...(await dnsReads(quick ? [100, 1000] : [100, 1000, 10_000])));
   } else if (name === "status") {
     rows.push(...(await statusReads(quick ? [100, 1000] : [100, 1000, 10_000])));
   } else {

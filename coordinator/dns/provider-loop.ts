@@ -192,11 +192,12 @@ export class ProviderLoop {
       this.#schedule(this.#backoff());
       return;
     }
-    const waits: number[] = [];
-    if (this.#scope.fullDue && plan.fullWaitMs !== undefined) waits.push(plan.fullWaitMs);
-    const drift = this.#scope.nextDriftIn(this.#options.clock.now(), this.#driftMs());
-    if (drift !== null) waits.push(drift);
-    if (waits.length > 0) this.#schedule(Math.min(MAX_TIMER_MS, ...waits));
+    // A full read that waits for the budget comes back when it fits; else the next drift check is due.
+    const wait =
+      this.#scope.fullDue && plan.fullWaitMs !== undefined
+        ? plan.fullWaitMs
+        : this.#scope.nextDriftIn(this.#options.clock.now(), this.#driftMs());
+    if (wait !== null) this.#schedule(Math.min(MAX_TIMER_MS, wait));
   }
 
   /** The one place router changes are written (a fencing hook would wrap this): refusals are isolated per router. */
