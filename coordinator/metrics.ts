@@ -97,14 +97,20 @@ export class CoordinatorMetrics {
     }
   }
 
-  /** The whole exposition for one scrape. */
+  /** The whole exposition for one scrape, as one string (tests, small meshes). */
   render(status: StatusView, options: { startedAt: number }): string {
+    return this.renderChunks(status, options).join("");
+  }
+
+  /** The whole exposition for one scrape, in chunks of about 64 KiB (what `GET /metrics` streams). */
+  renderChunks(status: StatusView, options: { startedAt: number }): string[] {
     const now = Date.parse(status.now);
     const out = new Exposition();
-    serviceFamilies(out, status, this.#switches);
-    dnsFamilies(out, status, this.#lastWrite, now);
+    const services = labelled(status);
+    serviceFamilies(out, services, this.#switches);
+    dnsFamilies(out, services, this.#lastWrite, now);
     nameserverFamilies(out, status);
-    probeFamilies(out, status, now);
+    probeFamilies(out, status, services, now);
     out.family("healthmesh_reports_accepted_total", "counter", "Probe reports accepted, by probe");
     for (const [probe, n] of this.#accepted) out.sample({ probe }, n);
     out.family("healthmesh_reports_refused_total", "counter", "Probe requests refused, by reason");
@@ -122,91 +128,106 @@ export class CoordinatorMetrics {
     out.family("healthmesh_coordinator_start_time_seconds", "gauge", "When this coordinator started");
     out.sample({}, options.startedAt / 1000);
     if (status.cluster) clusterFamilies(out, status.cluster);
-    return out.text();
+    return out.chunks();
   }
 }
 
-function serviceFamilies(out: Exposition, status: StatusView, switches: Map<string, number>): void {
-  out.family("healthmesh_endpoint_verdict", "gauge", "1 for the quorum's current verdict on an endpoint");
-  for (const svc of status.services)
-    for (const endpoint of ["primary", "secondary"] as const)
-      for (const verdict of ["up", "down", "unknown"])
-        out.sample({ service: svc.name, endpoint, verdict }, svc[endpoint].verdict === verdict ? 1 : 0);
-  out.family("healthmesh_endpoint_votes", "gauge", "Configured probes voting each way on an endpoint");
-  for (const svc of status.services)
-    for (const endpoint of ["primary", "secondary"] as const)
-      for (const vote of ["up", "down", "abstain"] as const)
-        out.sample({ service: svc.name, endpoint, vote }, svc[endpoint].votes[vote]);
-  out.family("healthmesh_active_path", "gauge", "1 for the path a service is decided to serve from");
-  for (const svc of status.services)
-    for (const path of ["primary", "secondary"])
-      out.sample({ service: svc.name, path }, svc.active === path ? 1 : 0);
-  out.family("healthmesh_service_mode", "gauge", "1 for how a service is driven (auto, paused, pinned)");
-  for (const svc of status.services)
-    for (const mode of ["auto", "paused", "pinned"])
-      out.sample({ service: svc.name, mode }, svc.mode === mode ? 1 : 0);
-  out.family("healthmesh_switches_total", "counter", "Path switches from the audit log, by kind");
-  for (const svc of status.services)
-    for (const type of SWITCH_TYPES)
-      out.sample({ service: svc.name, type }, switches.get(`${svc.name}\u0000${type}`) ?? 0);
-  out.family("healthmesh_last_switch_timestamp_seconds", "gauge", "When a service last switched paths");
-  for (const svc of status.services)
-    if (svc.lastSwitchAt) out.sample({ service: svc.name }, Date.parse(svc.lastSwitchAt) / 1000);
+/** Each service's `service="…"` label, escaped once per scrape (tens of samples share it). */
+type Labelled = { svc: StatusView["services"][number]; label: string };
+
+function labelled(status: StatusView): Labelled[] {
+  return status.services.map((svc) => ({ svc, label: label("service", svc.name) }));
 }
 
-function dnsFamilies(out: Exposition, status: StatusView, lastWrite: Map<string, number>, now: number): void {
+function serviceFamilies(out: Exposition, services: Labelled[], switches: Map<string, number>): void {
+  out.family("healthmesh_endpoint_verdict", "gauge", "1 for the quorum's current verdict on an endpoint");
+  for (const { svc, label: s } of services)
+    for (const endpoint of ENDPOINTS)
+      for (const verdict of VERDICTS)
+        out.line(
+          `${s},endpoint="${endpoint}",verdict="${verdict}"`,
+          svc[endpoint].verdict === verdict ? 1 : 0,
+        );
+  out.family("healthmesh_endpoint_votes", "gauge", "Configured probes voting each way on an endpoint");
+  for (const { svc, label: s } of services)
+    for (const endpoint of ENDPOINTS)
+      for (const vote of VOTES)
+        out.line(`${s},endpoint="${endpoint}",vote="${vote}"`, svc[endpoint].votes[vote]);
+  out.family("healthmesh_active_path", "gauge", "1 for the path a service is decided to serve from");
+  for (const { svc, label: s } of services)
+    for (const path of ENDPOINTS) out.line(`${s},path="${path}"`, svc.active === path ? 1 : 0);
+  out.family("healthmesh_service_mode", "gauge", "1 for how a service is driven (auto, paused, pinned)");
+  for (const { svc, label: s } of services)
+    for (const mode of MODES) out.line(`${s},mode="${mode}"`, svc.mode === mode ? 1 : 0);
+  out.family("healthmesh_switches_total", "counter", "Path switches from the audit log, by kind");
+  for (const { svc, label: s } of services)
+    for (const type of SWITCH_TYPES)
+      out.line(`${s},type="${type}"`, switches.get(`${svc.name}\u0000${type}`) ?? 0);
+  out.family("healthmesh_last_switch_timestamp_seconds", "gauge", "When a service last switched paths");
+  for (const { svc, label: s } of services)
+    if (svc.lastSwitchAt) out.line(s, Date.parse(svc.lastSwitchAt) / 1000);
+}
+
+function dnsFamilies(
+  out: Exposition,
+  services: Labelled[],
+  lastWrite: Map<string, number>,
+  now: number,
+): void {
+  // One provider label per provider name, escaped once.
+  const providerLabels = new Map<string, string>();
+  const p = (name: string) => memo(providerLabels, name, () => label("provider", name));
   out.family("healthmesh_dns_provider_state", "gauge", "1 for each provider's reconcile state of a router");
-  for (const svc of status.services)
+  for (const { svc, label: s } of services)
     for (const [provider, dns] of Object.entries(svc.dns))
-      for (const state of ["in-sync", "pending", "error"])
-        out.sample({ service: svc.name, provider, state }, dns.state === state ? 1 : 0);
+      for (const state of DNS_STATES)
+        out.line(`${s},${p(provider)},state="${state}"`, dns.state === state ? 1 : 0);
   out.family(
     "healthmesh_dns_serving_active",
     "gauge",
     "1 when a provider was last seen serving the active target",
   );
-  for (const svc of status.services)
+  for (const { svc, label: s } of services)
     for (const [provider, dns] of Object.entries(svc.dns))
-      out.sample({ service: svc.name, provider }, dns.target === svc.target ? 1 : 0);
+      out.line(`${s},${p(provider)}`, dns.target === svc.target ? 1 : 0);
   out.family(
     "healthmesh_dns_divergent",
     "gauge",
     "1 when the providers serve different targets for a router",
   );
-  for (const svc of status.services) {
+  for (const { svc, label: s } of services) {
     const targets = new Set(Object.values(svc.dns).map((d) => d.target));
-    out.sample({ service: svc.name }, targets.size > 1 ? 1 : 0);
+    out.line(s, targets.size > 1 ? 1 : 0);
   }
   out.family(
     "healthmesh_dns_last_write_age_seconds",
     "gauge",
     "Seconds since a router write was last confirmed",
   );
-  for (const svc of status.services)
+  for (const { svc, label: s } of services)
     for (const provider of Object.keys(svc.dns)) {
       const at = lastWrite.get(`${svc.name}\u0000${provider}`);
-      if (at !== undefined) out.sample({ service: svc.name, provider }, (now - at) / 1000);
+      if (at !== undefined) out.line(`${s},${p(provider)}`, (now - at) / 1000);
     }
   out.family(
     "healthmesh_dns_state_age_seconds",
     "gauge",
     "Seconds since a provider's state was last recorded",
   );
-  for (const svc of status.services)
+  for (const { svc, label: s } of services)
     for (const [provider, dns] of Object.entries(svc.dns))
-      if (dns.updatedAt)
-        out.sample({ service: svc.name, provider }, (now - Date.parse(dns.updatedAt)) / 1000);
-}
-
-function nameserverFamilies(out: Exposition, status: StatusView): void {
+      if (dns.updatedAt) out.line(`${s},${p(provider)}`, (now - Date.parse(dns.updatedAt)) / 1000);
   out.family(
     "healthmesh_dns_nameservers_serving_desired",
     "gauge",
     "1 when every answering nameserver of a provider serves the decided target of a router (DNS, not the API)",
   );
-  for (const svc of status.services)
+  for (const { svc, label: s } of services)
     for (const [provider, dns] of Object.entries(svc.dns))
-      if (dns.serving) out.sample({ service: svc.name, provider }, dns.serving.matches ? 1 : 0);
+      if (dns.serving) out.line(`${s},${p(provider)}`, dns.serving.matches ? 1 : 0);
+}
+
+function nameserverFamilies(out: Exposition, status: StatusView): void {
   out.family(
     "healthmesh_dns_nameserver_query_errors_total",
     "counter",
@@ -216,7 +237,7 @@ function nameserverFamilies(out: Exposition, status: StatusView): void {
     out.sample({ provider }, p.queryErrors);
 }
 
-function probeFamilies(out: Exposition, status: StatusView, now: number): void {
+function probeFamilies(out: Exposition, status: StatusView, services: Labelled[], now: number): void {
   out.family(
     "healthmesh_probe_last_seen_age_seconds",
     "gauge",
@@ -242,57 +263,103 @@ function probeFamilies(out: Exposition, status: StatusView, now: number): void {
     "Results of a probe's last report it could not check (its own limits): no vote either way",
   );
   for (const p of status.probes) out.sample({ probe: p.id }, p.notChecked);
+  // `endpoint="…",probe="…"` for every probe and endpoint, escaped once per scrape.
+  const probeLabels = new Map<string, string>();
+  const ep = (endpoint: string, probe: string) =>
+    memo(probeLabels, `${endpoint}\u0000${probe}`, () => `endpoint="${endpoint}",${label("probe", probe)}`);
   out.family("healthmesh_probe_check_ok", "gauge", "1 when a probe's last check of an endpoint passed");
-  for (const svc of status.services)
-    for (const r of svc.results)
-      if (r.ok !== null)
-        out.sample({ service: svc.name, endpoint: r.endpoint, probe: r.probe }, r.ok ? 1 : 0);
+  for (const { svc, label: s } of services)
+    for (const r of svc.results) if (r.ok !== null) out.line(`${s},${ep(r.endpoint, r.probe)}`, r.ok ? 1 : 0);
   out.family(
     "healthmesh_probe_check_latency_seconds",
     "gauge",
     "Latency of a probe's last check of an endpoint",
   );
-  for (const svc of status.services)
+  for (const { svc, label: s } of services)
     for (const r of svc.results)
-      if (r.latencyMs !== undefined)
-        out.sample({ service: svc.name, endpoint: r.endpoint, probe: r.probe }, r.latencyMs / 1000);
+      if (r.latencyMs !== undefined) out.line(`${s},${ep(r.endpoint, r.probe)}`, r.latencyMs / 1000);
+}
+
+function memo(map: Map<string, string>, key: string, make: () => string): string {
+  const known = map.get(key);
+  if (known !== undefined) return known;
+  const made = make();
+  map.set(key, made);
+  return made;
 }
 
 function bump(map: Map<string, number>, key: string): void {
   map.set(key, (map.get(key) ?? 0) + 1);
 }
 
-/** A writer of the text format: `# HELP`, `# TYPE`, then samples with escaped label values. */
+const ENDPOINTS = ["primary", "secondary"] as const;
+const VERDICTS = ["up", "down", "unknown"] as const;
+const VOTES = ["up", "down", "abstain"] as const;
+const MODES = ["auto", "paused", "pinned"] as const;
+const DNS_STATES = ["in-sync", "pending", "error"] as const;
+
+/**
+ * A writer of the text format: `# HELP`, `# TYPE`, then samples with escaped label values. Lines are
+ * gathered into chunks of about 64 KiB, so a scrape of a large mesh never holds one giant string.
+ */
 class Exposition {
-  readonly #lines: string[] = [];
+  readonly #chunks: string[] = [];
+  #chunk = "";
   #name = "";
 
   family(name: string, type: "counter" | "gauge", help: string): void {
     this.#name = name;
-    this.#lines.push(
-      `# HELP ${name} ${help.replace(/\\/g, "\\\\").replace(/\n/g, "\\n")}`,
-      `# TYPE ${name} ${type}`,
+    this.#push(
+      `# HELP ${name} ${help.replace(/\\/g, "\\\\").replace(/\n/g, "\\n")}\n# TYPE ${name} ${type}\n`,
     );
   }
 
+  /** One sample whose labels are given as a map of names to raw values. */
   sample(labels: Record<string, string>, value: number): void {
-    const pairs = Object.entries(labels).map(([k, v]) => `${k}="${escapeLabel(v)}"`);
-    const text = Number.isNaN(value)
-      ? "NaN"
-      : Number.isFinite(value)
-        ? String(value)
-        : value > 0
-          ? "+Inf"
-          : "-Inf";
-    this.#lines.push(`${this.#name}${pairs.length > 0 ? `{${pairs.join(",")}}` : ""} ${text}`);
+    this.line(
+      Object.entries(labels)
+        .map(([k, v]) => label(k, v))
+        .join(","),
+      value,
+    );
   }
 
-  text(): string {
-    return `${this.#lines.join("\n")}\n`;
+  /** One sample whose label text (`name="escaped value",…`) is already written. */
+  line(labels: string, value: number): void {
+    this.#push(`${this.#name}${labels ? `{${labels}}` : ""} ${formatValue(value)}\n`);
+  }
+
+  #push(text: string): void {
+    this.#chunk += text;
+    if (this.#chunk.length >= 65_536) {
+      this.#chunks.push(this.#chunk);
+      this.#chunk = "";
+    }
+  }
+
+  /** The exposition so far, as chunks (ends with a newline). */
+  chunks(): string[] {
+    if (this.#chunk) {
+      this.#chunks.push(this.#chunk);
+      this.#chunk = "";
+    }
+    return this.#chunks;
   }
 }
 
+function formatValue(value: number): string {
+  if (Number.isFinite(value)) return String(value);
+  return Number.isNaN(value) ? "NaN" : value > 0 ? "+Inf" : "-Inf";
+}
+
+function label(name: string, value: string): string {
+  return `${name}="${escapeLabel(value)}"`;
+}
+
+const NEEDS_ESCAPE = /[\\"\n]/;
+
 function escapeLabel(value: string): string {
+  if (!NEEDS_ESCAPE.test(value)) return value;
   return value.replace(/\\/g, "\\\\").replace(/"/g, '\\"').replace(/\n/g, "\\n");
 }
 

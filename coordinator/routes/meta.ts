@@ -75,8 +75,19 @@ export function mountMetaRoutes(
   app.get("/metrics", async (c) => {
     if (deps.coordinator.config.coordinator.protectMetrics) auth.authenticate(c.req.header("authorization"));
     await metrics.catchUp(deps.coordinator);
-    const body = metrics.render(buildStatus(deps.coordinator, deps.clock.now()), {
+    const chunks = metrics.renderChunks(buildStatus(deps.coordinator, deps.clock.now()), {
       startedAt: deps.coordinator.startedAt,
+    });
+    // Encoded a chunk at a time as the client reads: a large mesh's scrape is never one giant buffer.
+    const encoder = new TextEncoder();
+    let next = 0;
+    const body = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        const chunk = chunks[next];
+        chunks[next++] = "";
+        if (chunk === undefined) controller.close();
+        else controller.enqueue(encoder.encode(chunk));
+      },
     });
     return c.body(body, 200, { "content-type": "text/plain; version=0.0.4; charset=utf-8" });
   });
