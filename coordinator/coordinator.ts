@@ -16,17 +16,20 @@ import type { NameserverView } from "./dns/nameserver-status.ts";
 import type { DnsProvider } from "./dns/provider.ts";
 import { Reconciler } from "./dns/reconciler.ts";
 import type { RoundVerdicts, ServiceState } from "./engine.ts";
+import { DEFAULT_MAX_WAITING_REPORTS, GroupQueue, type Waiting } from "./group-commit.ts";
 import { type Actor, planMode, planPin, type VerbPlan } from "./operator-verbs.ts";
 import { ActionError, assignmentsFor, ServiceBook } from "./service-book.ts";
 import {
   type AuditEvent,
   type Commit,
+  type CommitOutcome,
   type NewEvent,
   type ProbeRow,
+  ReplayError,
   StaleStateError,
   type Store,
 } from "./store/store.ts";
-import { VoteBook } from "./votes.ts";
+import { type Fold, VoteBook } from "./votes.ts";
 
 export { ActionError };
 
@@ -46,6 +49,8 @@ export interface CoordinatorDeps {
   dnsActive?: () => boolean;
   /** HA mode: the cluster as `/v1/status` shows it. */
   cluster?: () => ClusterStatus;
+  /** Reports that may wait to be stored before new ones get 429 (default `DEFAULT_MAX_WAITING_REPORTS`). */
+  maxWaitingReports?: number;
 }
 
 /** One running coordinator over one config. */
@@ -59,6 +64,9 @@ export class Coordinator {
   readonly #services: ServiceBook;
   readonly #startedAt: number;
   #queue: Promise<unknown> = Promise.resolve();
+  /** Reports waiting for the next group commit (one per probe per batch). */
+  readonly #waiting: GroupQueue<Report>;
+  #batchQueued = false;
   #cancelTick: (() => void) | null = null;
   /** The id of the newest stored event (known from every commit, the start's included). */
   #lastEventId = 0;
@@ -70,6 +78,10 @@ export class Coordinator {
     this.#services = new ServiceBook(deps.config, deps.providers);
     this.reconciler = reconciler;
     this.#startedAt = deps.clock.now();
+    this.#waiting = new GroupQueue({
+      limit: deps.maxWaitingReports ?? DEFAULT_MAX_WAITING_REPORTS,
+      key: (report) => report.probe,
+    });
   }
 
   /** Loads the stored state, records the start, and resumes any unfinished DNS work. */
@@ -147,20 +159,15 @@ export class Coordinator {
     return assignmentsFor(this.config, probeId);
   }
 
-  /** Folds an authenticated report into the votes, then decides; throws `ReplayError` for a report id seen before. */
+  /**
+   * Folds an authenticated report into the votes, then decides; settles once the report is stored.
+   * Reports that arrive while a batch is being stored share the next batch's one transaction.
+   * Throws `ReplayError` for a report id seen before, `IngestBusyError` when too many reports wait.
+   */
   acceptReport(report: Report): Promise<void> {
-    return this.#serial(async () => {
-      const now = this.#deps.clock.now();
-      const fold = this.#votes.fold(report, now);
-      await this.#commit({
-        report: { probe: report.probe, id: report.id, at: now },
-        tracks: fold.stored,
-        probes: [fold.probe],
-        events: fold.events,
-      });
-      this.#votes.apply(fold);
-      await this.#round(now, fold.touched.size > 0 ? fold.touched : null);
-    });
+    const stored = this.#waiting.add(report);
+    this.#queueBatch();
+    return stored;
   }
 
   /** Whether a report id from this probe was already accepted (false when the store cannot say). */
@@ -282,6 +289,63 @@ export class Coordinator {
     return this.#services.routerName(svc);
   }
 
+  #queueBatch(): void {
+    if (this.#batchQueued || this.#waiting.size === 0) return;
+    this.#batchQueued = true;
+    void this.#serial(async () => {
+      this.#batchQueued = false; // reports from here on wait for the next batch
+      await this.#foldBatch(this.#waiting.take());
+      this.#queueBatch(); // a probe's second report waits for its first to be folded
+    }).catch((error: unknown) => this.#deps.log.error("Report batch failed", { error: String(error) }));
+  }
+
+  /** Folds a batch (one report per probe, so the folds are independent), stores it in one commit, then decides once. */
+  async #foldBatch(batch: Waiting<Report>[]): Promise<void> {
+    const now = this.#deps.clock.now();
+    let folded: { waiting: Waiting<Report>; fold: Fold; outcome: CommitOutcome | undefined }[];
+    try {
+      folded = batch.map((waiting) => ({
+        waiting,
+        fold: this.#votes.fold(waiting.item, now),
+        outcome: undefined,
+      }));
+      const outcomes = await this.#commitMany(
+        folded.map(({ waiting, fold }) => ({
+          report: { probe: fold.probe.id, id: waiting.item.id, at: now },
+          tracks: fold.stored,
+          probes: [fold.probe],
+          events: fold.events,
+        })),
+      );
+      folded.forEach((entry, i) => {
+        entry.outcome = outcomes[i];
+      });
+    } catch (error) {
+      for (const waiting of batch) waiting.reject(error);
+      return;
+    }
+    const accepted: Waiting<Report>[] = [];
+    let touched: Set<string> | null = new Set();
+    for (const { waiting, fold, outcome } of folded) {
+      if (outcome instanceof ReplayError || outcome === undefined) {
+        waiting.reject(outcome ?? new Error("Cannot store the report: the store answered no outcome for it"));
+        continue;
+      }
+      this.#votes.apply(fold);
+      accepted.push(waiting);
+      // A report that touched no service (an unhealthy probe's) can move every service's votes.
+      if (fold.touched.size === 0) touched = null;
+      else for (const name of fold.touched) touched?.add(name);
+    }
+    if (accepted.length === 0) return;
+    try {
+      await this.#round(now, touched);
+      for (const waiting of accepted) waiting.resolve();
+    } catch (error) {
+      for (const waiting of accepted) waiting.reject(error);
+    }
+  }
+
   async #applyVerb(plan: VerbPlan): Promise<void> {
     await this.#commit(plan.commit);
     this.#services.set([plan.next]);
@@ -314,7 +378,17 @@ export class Coordinator {
   }
 
   async #commit(change: Commit): Promise<void> {
-    const stored = await this.#deps.store.commit(change);
+    this.#stored(await this.#deps.store.commit(change));
+  }
+
+  async #commitMany(changes: Commit[]): Promise<CommitOutcome[]> {
+    const outcomes = await this.#deps.store.commitMany(changes);
+    this.#stored(outcomes.flatMap((outcome) => (outcome instanceof ReplayError ? [] : outcome)));
+    return outcomes;
+  }
+
+  /** Notes stored events: the newest id, the log, the listeners. */
+  #stored(stored: AuditEvent[]): void {
     const last = stored.at(-1);
     if (last) this.#lastEventId = Math.max(this.#lastEventId, last.id);
     if (stored.length > 0) {

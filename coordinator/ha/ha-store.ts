@@ -7,8 +7,16 @@ import type { Endpoint } from "../../shared/protocol.ts";
 import type { ServiceState } from "../engine.ts";
 import { HttpError } from "../http-error.ts";
 import { sameState } from "../round.ts";
+import { replayOnly } from "../store/memory.ts";
 import type { EventPruning } from "../store/prune.ts";
-import { type AuditEvent, type Commit, type Snapshot, StaleStateError, type Store } from "../store/store.ts";
+import {
+  type AuditEvent,
+  type Commit,
+  type CommitOutcome,
+  type Snapshot,
+  StaleStateError,
+  type Store,
+} from "../store/store.ts";
 import { EtcdError } from "./etcd.ts";
 import type { Fence } from "./leadership.ts";
 import { type EtcdLedger, LedgerConflictError, type LedgerWrite } from "./ledger.ts";
@@ -45,6 +53,15 @@ export class HaStore implements Store {
     const decided = new Set(writes.map((w) => w.state.name));
     const events = change.events?.map((e) => (e.service && decided.has(e.service) ? { ...e, decision } : e));
     return this.#o.local.commit(events ? { ...change, events } : change);
+  }
+
+  /** Changes that touch no ledger state (accepted reports) share one local transaction; the others go one by one. */
+  async commitMany(changes: readonly Commit[]): Promise<CommitOutcome[]> {
+    if (changes.every((change) => this.#ledgerWrites(change).length === 0))
+      return this.#o.local.commitMany(changes);
+    const outcomes: CommitOutcome[] = [];
+    for (const change of changes) outcomes.push(await this.commit(change).catch(replayOnly));
+    return outcomes;
   }
 
   /** The local snapshot with service state and desired targets taken from the ledger. */

@@ -21,10 +21,11 @@ const errorDescriptions: Record<number, string> = {
   404: "Unknown service",
   409: "The service's state forbids the action",
   413: "Body too large",
+  429: "Too many reports wait to be stored: retry after `Retry-After` seconds; nothing changed",
 };
 
 /** `responses` entries for the given refusal statuses, all in the `{error:{code,message,issues?}}` shape. */
-export function errorResponses(...statuses: (400 | 401 | 404 | 409 | 413)[]) {
+export function errorResponses(...statuses: (400 | 401 | 404 | 409 | 413 | 429)[]) {
   return Object.fromEntries(
     statuses.map((status) => [status, jsonContent(errorSchema, errorDescriptions[status] ?? "Refused")]),
   );

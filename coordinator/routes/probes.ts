@@ -7,6 +7,7 @@ import { assignmentsSchema, FEATURES_HEADER, MAX_BODY_BYTES, reportSchema } from
 import { PROBE_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER, verifySignature } from "../../shared/signing.ts";
 import type { AppDeps } from "../app.ts";
 import { withConfirmation } from "../confirm.ts";
+import { IngestBusyError } from "../group-commit.ts";
 import { HttpError } from "../http-error.ts";
 import { ReplayError } from "../store/store.ts";
 import { errorResponses, jsonContent, probeSignature } from "./openapi.ts";
@@ -21,7 +22,8 @@ export type RefusalReason =
   | "probe_mismatch"
   | "replayed"
   | "malformed_json"
-  | "invalid_report";
+  | "invalid_report"
+  | "busy";
 
 /** Every refusal reason, for metrics that list each one from the start. */
 export const refusalReasons: readonly RefusalReason[] = [
@@ -34,6 +36,7 @@ export const refusalReasons: readonly RefusalReason[] = [
   "replayed",
   "malformed_json",
   "invalid_report",
+  "busy",
 ];
 
 const signatureHeaders = [
@@ -101,7 +104,8 @@ function registerProtocolSchemas(app: OpenAPIHono): void {
     description:
       "Checks, in this order: body over 256 KiB → 413 (before any hashing); missing headers, unknown probe, " +
       "timestamp more than 60 s off, bad signature → 401; a report id already accepted from that probe → 401; " +
-      "malformed JSON or a body that fails the schema → 400; a report naming another probe than its signer → 401.",
+      "malformed JSON or a body that fails the schema → 400; a report naming another probe than its signer → 401; " +
+      "too many reports waiting to be stored → 429 with Retry-After (seconds), nothing changed.",
     security: probeSignature,
     request: {
       body: { required: true, content: { "application/json": { schema: ref("Report") } } },
@@ -109,7 +113,7 @@ function registerProtocolSchemas(app: OpenAPIHono): void {
     parameters: signatureHeaders,
     responses: {
       202: jsonContent(reportAcceptedSchema, "Accepted and folded into the votes"),
-      ...errorResponses(400, 401, 413),
+      ...errorResponses(400, 401, 413, 429),
     },
   });
 }
@@ -168,6 +172,10 @@ export function mountProbeRoutes(app: OpenAPIHono, deps: AppDeps): void {
         await deps.coordinator.acceptReport(parsed.data);
       } catch (error) {
         if (error instanceof ReplayError) throw refuse("replayed", 401, error.message);
+        if (error instanceof IngestBusyError) {
+          deps.onRefused?.("busy");
+          return c.json(error.body(), 429, { "retry-after": String(error.retryAfterSeconds) });
+        }
         throw error;
       }
       deps.onAccepted?.(probeId, parsed.data);

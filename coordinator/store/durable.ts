@@ -4,7 +4,7 @@
  * Object's output gate holds the answer until the write is durable.
  */
 import type { ServiceState } from "../engine.ts";
-import { numberEvent } from "./memory.ts";
+import { numberEvent, replayOnly } from "./memory.ts";
 import {
   DELETE_EVENTS_THROUGH,
   DELETE_OLD_REPORTS,
@@ -16,6 +16,7 @@ import { STORE_MIGRATIONS, STORE_SCHEMA } from "./schema.ts";
 import {
   type AuditEvent,
   type Commit,
+  type CommitOutcome,
   type ProbeRow,
   type ProviderRouterRow,
   ReplayError,
@@ -59,6 +60,19 @@ export class DurableStore implements Store {
 
   async commit(change: Commit): Promise<AuditEvent[]> {
     return this.#storage.transactionSync(() => this.#apply(change));
+  }
+
+  /** Several changes in one `transactionSync`; a replayed one is refused before it writes anything. */
+  async commitMany(changes: readonly Commit[]): Promise<CommitOutcome[]> {
+    return this.#storage.transactionSync(() =>
+      changes.map((change) => {
+        try {
+          return this.#apply(change);
+        } catch (error) {
+          return replayOnly(error);
+        }
+      }),
+    );
   }
 
   #apply(change: Commit): AuditEvent[] {

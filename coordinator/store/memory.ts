@@ -4,6 +4,7 @@ import { type EventPruning, prunablePrefix } from "./prune.ts";
 import {
   type AuditEvent,
   type Commit,
+  type CommitOutcome,
   type DesiredRouter,
   type NewEvent,
   type ProbeRow,
@@ -17,6 +18,12 @@ import {
 /** Turns a new event into a stored one with id and ISO time. */
 export function numberEvent(event: NewEvent, id: number): AuditEvent {
   return { ...event, id, at: new Date(event.at).toISOString() };
+}
+
+/** A `ReplayError` as a value; any other error thrown on. */
+export function replayOnly(error: unknown): ReplayError {
+  if (error instanceof ReplayError) return error;
+  throw error;
 }
 
 /** A `Store` held in process memory. */
@@ -47,6 +54,13 @@ export class MemoryStore implements Store {
     const stored = (change.events ?? []).map((e) => numberEvent(e, ++this.#lastEventId));
     for (const e of stored) this.#events.push(e);
     return structuredClone(stored);
+  }
+
+  // Each change checks its replay before it writes anything, so a refused one leaves nothing behind.
+  async commitMany(changes: readonly Commit[]): Promise<CommitOutcome[]> {
+    const outcomes: CommitOutcome[] = [];
+    for (const change of changes) outcomes.push(await this.commit(change).catch(replayOnly));
+    return outcomes;
   }
 
   async snapshot(): Promise<Snapshot> {

@@ -6,7 +6,7 @@ import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import Database from "better-sqlite3";
 import type { ServiceState } from "../engine.ts";
-import { numberEvent } from "./memory.ts";
+import { numberEvent, replayOnly } from "./memory.ts";
 import {
   DELETE_EVENTS_THROUGH,
   DELETE_OLD_REPORTS,
@@ -18,6 +18,7 @@ import { STORE_MIGRATIONS, STORE_SCHEMA } from "./schema.ts";
 import {
   type AuditEvent,
   type Commit,
+  type CommitOutcome,
   type ProbeRow,
   type ProviderRouterRow,
   ReplayError,
@@ -31,6 +32,7 @@ export class SqliteStore implements Store {
   /** The open database, for modules that keep their own tables beside these (e.g. the alert outbox). */
   readonly db: Database.Database;
   readonly #apply: (change: Commit) => AuditEvent[];
+  readonly #applyMany: (changes: readonly Commit[]) => CommitOutcome[];
 
   constructor(dir: string) {
     mkdirSync(dir, { recursive: true });
@@ -57,7 +59,7 @@ export class SqliteStore implements Store {
       ),
       event: this.db.prepare("INSERT INTO events (at, body) VALUES (?, ?)"),
     };
-    this.#apply = this.db.transaction((change: Commit): AuditEvent[] => {
+    const apply = (change: Commit): AuditEvent[] => {
       if (change.report) {
         const { probe, id, at } = change.report;
         if (statements.report.run(probe, id, at).changes === 0) throw new ReplayError(probe, id);
@@ -77,11 +79,27 @@ export class SqliteStore implements Store {
         const id = Number(statements.event.run(at, JSON.stringify(body)).lastInsertRowid);
         return numberEvent(event, id);
       });
-    });
+    };
+    this.#apply = this.db.transaction(apply);
+    // The replay check is each change's first statement and writes nothing when it refuses, so the
+    // others of the batch go on in the same transaction.
+    this.#applyMany = this.db.transaction((changes: readonly Commit[]): CommitOutcome[] =>
+      changes.map((change) => {
+        try {
+          return apply(change);
+        } catch (error) {
+          return replayOnly(error);
+        }
+      }),
+    );
   }
 
   async commit(change: Commit): Promise<AuditEvent[]> {
     return this.#apply(change);
+  }
+
+  async commitMany(changes: readonly Commit[]): Promise<CommitOutcome[]> {
+    return this.#applyMany(changes);
   }
 
   async snapshot(): Promise<Snapshot> {

@@ -118,6 +118,9 @@ export class StaleStateError extends HttpError {
   }
 }
 
+/** What one change of a `commitMany` came to: its stored events, or the replay that refused it (none of it written). */
+export type CommitOutcome = AuditEvent[] | ReplayError;
+
 /** The state the coordinator reloads on start. */
 export interface Snapshot {
   services: ServiceState[];
@@ -131,6 +134,12 @@ export interface Snapshot {
 export interface Store {
   /** Applies a change atomically and returns the events it stored, numbered. */
   commit(change: Commit): Promise<AuditEvent[]>;
+  /**
+   * Applies several changes in one transaction (one fsync: group commit), in order, event ids
+   * consecutive across them. A change whose report id was accepted before (earlier in the same call
+   * included) is left out whole and answered with its `ReplayError`; any other failure writes nothing.
+   */
+  commitMany(changes: readonly Commit[]): Promise<CommitOutcome[]>;
   /** Everything needed to resume after a restart. */
   snapshot(): Promise<Snapshot>;
   /** Events at or after `sinceMs` (or after event id `afterId`), oldest first, at most `limit`. */

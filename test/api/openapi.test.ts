@@ -116,7 +116,7 @@ describe("GET /openapi.json", () => {
     expect(report?.additionalProperties).toBe(false);
     const op = doc.paths["/v1/reports"]?.post;
     expect(op?.requestBody?.content["application/json"]?.schema.$ref).toBe("#/components/schemas/Report");
-    expect(Object.keys(op?.responses ?? {}).sort()).toEqual(["202", "400", "401", "413"]);
+    expect(Object.keys(op?.responses ?? {}).sort()).toEqual(["202", "400", "401", "413", "429"]);
     expect(op?.parameters?.map((p) => p.name)).toEqual([
       "x-healthmesh-probe",
       "x-healthmesh-timestamp",

@@ -7,11 +7,12 @@ import type { NewOutboxEntry } from "../../coordinator/alerts/outbox.ts";
 import { DurableOutbox } from "../../coordinator/alerts/outbox-durable.ts";
 import { type DurableSqlStorage, DurableStore } from "../../coordinator/store/durable.ts";
 import type { EventPruning } from "../../coordinator/store/prune.ts";
-import type { Commit } from "../../coordinator/store/store.ts";
+import { type Commit, ReplayError } from "../../coordinator/store/store.ts";
 
 /** One call of a port method; the test sends what the method takes. */
 export type StoreCall =
   | { op: "commit"; args: [Commit] }
+  | { op: "commitMany"; args: [Commit[]] }
   | { op: "snapshot"; args: [] }
   | { op: "listEvents"; args: [{ sinceMs?: number; afterId?: number; limit?: number }] }
   | { op: "pruneReports"; args: [number, number?] }
@@ -54,6 +55,10 @@ export class StoreObject {
     switch (call.op) {
       case "commit":
         return store.commit(...call.args);
+      case "commitMany":
+        return (await store.commitMany(...call.args)).map((outcome) =>
+          outcome instanceof ReplayError ? { replay: outcome.message } : outcome,
+        );
       case "snapshot":
         return store.snapshot();
       case "listEvents":

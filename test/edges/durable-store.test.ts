@@ -145,6 +145,38 @@ describe("DurableStore in workerd", () => {
     ]);
   });
 
+  it("commitMany writes a batch in one transaction, in order, and refuses a replayed id in it without writing any of that change", async () => {
+    const dir = persistDir();
+    const call = await open(dir);
+    const change = (id: string, at: number) => ({
+      report: { probe: "p1", id, at },
+      probes: [{ id: "p1", lastSeen: at, healthy: true, silent: false }],
+      events: [{ at: 1_700_000_000_000 + at, type: "x", message: id }],
+    });
+    expect((await call({ op: "commit", args: [change("old", 1)] })).ok).toBe(true);
+    const batch = [change("a", 2), change("a", 3), change("old", 4), change("b", 5)];
+    const outcomes = await call({ op: "commitMany", args: [batch] });
+    expect(outcomes).toMatchObject({
+      ok: true,
+      value: [
+        [{ id: 2, message: "a" }],
+        { replay: 'Report "a" from probe "p1" was already accepted' },
+        { replay: 'Report "old" from probe "p1" was already accepted' },
+        [{ id: 3, message: "b" }],
+      ],
+    });
+    const again = await open(dir);
+    const events = (await again({ op: "listEvents", args: [{}] })).value as { id: number; message: string }[];
+    expect(events.map((e) => [e.id, e.message])).toEqual([
+      [1, "old"],
+      [2, "a"],
+      [3, "b"],
+    ]);
+    const snapshot = (await again({ op: "snapshot", args: [] })).value as Snapshot;
+    expect(snapshot.probes).toEqual([{ id: "p1", lastSeen: 5, healthy: true, silent: false }]);
+    expect((await again({ op: "hasReport", args: ["p1", "b"] })).value).toBe(true);
+  });
+
   it("refuses a replayed report id atomically, before and after a restart: nothing else of that commit is written", async () => {
     const dir = persistDir();
     const call = await open(dir);
