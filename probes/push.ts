@@ -15,6 +15,11 @@ import { EndpointChecker } from "./confirm.ts";
 import { CheckSlots, type ProbeLimits, SERVER_LIMITS } from "./limits.ts";
 import { signReport, splitReport } from "./report.ts";
 
+/** The longest `Retry-After` a probe waits out within a round; beyond it the round's report to that coordinator is dropped. */
+export const MAX_BUSY_WAIT_MS = 30_000;
+/** Sends of one report to a busy coordinator (429) within a round. */
+const BUSY_ATTEMPTS = 3;
+
 /** What a push probe runs with. */
 export interface PushProbeOptions {
   id: string;
@@ -41,6 +46,8 @@ export class PushProbe {
   #stopped = false;
   readonly #checker: EndpointChecker;
   #rounding = 0;
+  /** Per coordinator: no report before this time (its last `Retry-After`). */
+  readonly #notBefore = new Map<string, number>();
   /** Rounds completed, for tests and logs. */
   rounds = 0;
 
@@ -130,18 +137,56 @@ export class PushProbe {
   async #pushTo(base: string, parts: { body: string; headers: Record<string, string> }[]): Promise<void> {
     let problem: string | null = null;
     for (const part of parts) {
+      const refused = await this.#pushPart(base, part);
+      problem ??= refused;
+    }
+    this.#settle(`push ${base}`, problem);
+  }
+
+  /**
+   * Posts one signed part; a busy coordinator (429) is left alone for its `Retry-After`, then sent
+   * the same report again, signed anew (a refusal changes nothing, so its id is still unseen). A
+   * wait longer than `MAX_BUSY_WAIT_MS` drops this round's report; the next round's waits too.
+   */
+  async #pushPart(
+    base: string,
+    part: { body: string; headers: Record<string, string> },
+  ): Promise<string | null> {
+    for (let attempt = 1; ; attempt++) {
+      const wait = (this.#notBefore.get(base) ?? 0) - this.#options.clock.now();
+      if (wait > MAX_BUSY_WAIT_MS || (wait > 0 && attempt > BUSY_ATTEMPTS)) {
+        return `Coordinator busy: next report in ${Math.ceil(wait / 1000)} s as Retry-After asks`;
+      }
+      if (wait > 0) await new Promise<void>((resolve) => this.#options.clock.setTimer(resolve, wait));
+      if (this.#stopped && attempt > 1) return "Stopped while the coordinator was busy";
       try {
+        const headers =
+          attempt === 1
+            ? part.headers
+            : {
+                ...part.headers,
+                ...(await signedHeaders(
+                  this.#options.id,
+                  this.#options.secret,
+                  part.body,
+                  this.#options.clock.now(),
+                )),
+              };
         const response = await this.#request(`${base}/v1/reports`, {
           method: "POST",
           body: part.body,
-          headers: part.headers,
+          headers,
         });
-        if (!response.ok) problem ??= `HTTP ${response.status} ${response.statusText}`;
+        if (response.status !== 429) {
+          return response.ok ? null : `HTTP ${response.status} ${response.statusText}`;
+        }
+        await response.body?.cancel();
+        const after = retryAfterMs(response.headers.get("retry-after"), this.#options.clock.now());
+        this.#notBefore.set(base, this.#options.clock.now() + after);
       } catch (error) {
-        problem ??= errorText(error);
+        return errorText(error);
       }
     }
-    this.#settle(`push ${base}`, problem);
   }
 
   async #refreshAssignments(): Promise<void> {
@@ -202,6 +247,14 @@ export class PushProbe {
       this.#problems.set(where, problem);
     }
   }
+}
+
+/** A `Retry-After` (seconds or an HTTP date) in ms; one second when absent or unreadable. */
+function retryAfterMs(value: string | null, nowMs: number): number {
+  const text = value?.trim() ?? "";
+  if (/^\d+$/.test(text)) return Number(text) * 1000;
+  const at = Date.parse(text);
+  return Number.isNaN(at) ? 1000 : Math.max(0, at - nowMs);
 }
 
 function errorText(error: unknown): string {
