@@ -11,7 +11,7 @@ import type { Config, ServiceConfig } from "../shared/config-schema.ts";
 import type { Logger } from "../shared/log.ts";
 import type { Assignments, Endpoint, Report } from "../shared/protocol.ts";
 import type { CountedVote, EndpointTrack } from "../shared/quorum.ts";
-import { planRound, roundCommit } from "./decision-round.ts";
+import { emptyPlan, planRound, roundCommit } from "./decision-round.ts";
 import type { NameserverView } from "./dns/nameserver-status.ts";
 import type { DnsProvider } from "./dns/provider.ts";
 import { Reconciler } from "./dns/reconciler.ts";
@@ -68,6 +68,8 @@ export class Coordinator {
   readonly #waiting: GroupQueue<Report>;
   #batchQueued = false;
   #cancelTick: (() => void) | null = null;
+  /** Whether the last round decided (HA: this member led); a member that starts to lead decides everything once. */
+  #deciding = false;
   /** The id of the newest stored event (known from every commit, the start's included). */
   #lastEventId = 0;
 
@@ -352,27 +354,34 @@ export class Coordinator {
   }
 
   async #round(now: number, only: Set<string> | null): Promise<void> {
+    const deciding = this.#deps.canDecide?.() ?? true;
+    // A member that starts to decide (it now leads) decides every service once.
+    if (deciding && !this.#deciding) this.#votes.markAllDirty();
+    this.#deciding = deciding;
     const plan = planRound(
       {
         config: this.config,
         votes: this.#votes,
         services: this.#services,
         startedAt: this.#startedAt,
-        deciding: this.#deps.canDecide?.() ?? true,
+        deciding,
       },
       now,
       only,
     );
-    if (!plan) return;
-    try {
-      await this.#commit(roundCommit(plan));
-    } catch (error) {
-      if (!(error instanceof StaleStateError)) throw error;
-      // Another member changed a service first, or leadership ended: the ledger sync brings the news.
-      this.#deps.log.warn("Decision not recorded", { error: error.message });
-      return;
+    if (!emptyPlan(plan)) {
+      try {
+        await this.#commit(roundCommit(plan));
+      } catch (error) {
+        if (!(error instanceof StaleStateError)) throw error;
+        // Another member changed a service first, or leadership ended: the ledger sync brings the news.
+        this.#deps.log.warn("Decision not recorded", { error: error.message });
+        return;
+      }
     }
-    this.#services.set(plan.services);
+    this.#services.set(plan.services, "decided");
+    this.#services.settle(plan.decided);
+    this.#votes.settle(plan.decided);
     this.#votes.setProbes(plan.probes);
     if (plan.desired.length > 0) this.reconciler.setDesired(this.#services.desiredTargets());
   }

@@ -30,6 +30,13 @@ export class ServiceBook {
   readonly #providers: readonly DnsProvider[];
   readonly #byName: Map<string, ServiceConfig>;
   readonly #states = new Map<string, ServiceState>();
+  /**
+   * Services a round must look at whatever their votes do: state set by anything but a round (start,
+   * operator verbs, another member), and services on the secondary, whose fail-back time can bring
+   * due. Any other service's round with unchanged votes would change nothing.
+   */
+  readonly #unsettled = new Set<string>();
+  readonly #onSecondary = new Set<string>();
 
   constructor(config: Config, providers: readonly DnsProvider[]) {
     this.#config = config;
@@ -44,7 +51,7 @@ export class ServiceBook {
       ...initialState(svc.name),
       ...byName.get(svc.name),
     }));
-    for (const state of states) this.#states.set(state.name, state);
+    for (const state of states) this.#put(state, true);
     return states;
   }
 
@@ -67,9 +74,26 @@ export class ServiceBook {
     return [...this.#states.values()];
   }
 
-  /** Takes stored states. */
-  set(states: readonly ServiceState[]): void {
-    for (const state of states) this.#states.set(state.name, state);
+  /** Takes stored states: a round's (`decided`), or an operator verb's (a round must see them next). */
+  set(states: readonly ServiceState[], how: "decided" | "set" = "set"): void {
+    for (const state of states) this.#put(state, how === "set");
+  }
+
+  /** The services a round must decide whatever their votes (see `#unsettled`). */
+  mustDecide(): Set<string> {
+    return new Set([...this.#unsettled, ...this.#onSecondary]);
+  }
+
+  /** A round decided for these services. */
+  settle(names: Iterable<string>): void {
+    for (const name of names) this.#unsettled.delete(name);
+  }
+
+  #put(state: ServiceState, unsettled: boolean): void {
+    this.#states.set(state.name, state);
+    if (unsettled) this.#unsettled.add(state.name);
+    if (state.active === "secondary") this.#onSecondary.add(state.name);
+    else this.#onSecondary.delete(state.name);
   }
 
   /** Takes states another coordinator recorded (HA ledger); whether any differed from this book's. */
@@ -80,7 +104,7 @@ export class ServiceBook {
       const next = { ...initialState(adopted.name), ...adopted };
       const current = this.#states.get(next.name);
       if (!current || sameState(current, next)) continue;
-      this.#states.set(next.name, next);
+      this.#put(next, true);
       changed = true;
     }
     return changed;
