@@ -295,6 +295,7 @@ export class Coordinator {
     if (this.#batchQueued || this.#waiting.size === 0) return;
     this.#batchQueued = true;
     void this.#serial(async () => {
+      await this.#deps.store.gather?.();
       this.#batchQueued = false; // reports from here on wait for the next batch
       await this.#foldBatch(this.#waiting.take());
       this.#queueBatch(); // a probe's second report waits for its first to be folded

@@ -64,6 +64,10 @@ export class HaStore implements Store {
     return outcomes;
   }
 
+  async gather(): Promise<void> {
+    await this.#o.local.gather?.();
+  }
+
   /** The local snapshot with service state and desired targets taken from the ledger. */
   async snapshot(): Promise<Snapshot> {
     const local = await this.#o.local.snapshot();

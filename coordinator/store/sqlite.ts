@@ -102,6 +102,11 @@ export class SqliteStore implements Store {
     return this.#applyMany(changes);
   }
 
+  /** One turn of the event loop: reports whose requests arrived during the last (blocking) commit join the next. */
+  gather(): Promise<void> {
+    return new Promise((resolve) => setImmediate(resolve));
+  }
+
   async snapshot(): Promise<Snapshot> {
     // Rows are written only by this class, so their JSON columns hold the shapes it wrote.
     const services = this.db.prepare("SELECT state FROM services").all() as { state: string }[];

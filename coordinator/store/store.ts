@@ -140,6 +140,12 @@ export interface Store {
    * included) is left out whole and answered with its `ReplayError`; any other failure writes nothing.
    */
   commitMany(changes: readonly Commit[]): Promise<CommitOutcome[]>;
+  /**
+   * Waits until what is ready to join the next group commit has joined it: a store whose commit
+   * blocks the thread (better-sqlite3) lets one turn of the event loop read the requests that came
+   * in meanwhile. Absent: the batch is taken at once.
+   */
+  gather?(): Promise<void>;
   /** Everything needed to resume after a restart. */
   snapshot(): Promise<Snapshot>;
   /** Events at or after `sinceMs` (or after event id `afterId`), oldest first, at most `limit`. */
