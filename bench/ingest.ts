@@ -1,24 +1,28 @@
 /**
- * Benchmark 2: signed reports per second a coordinator process accepts on one core, against a bare
- * node:http handler that does nothing, both pinned to CPU 0 while autocannon runs on CPU 1.
- * Every request carries a distinct pre-signed report (report ids are single-use).
+ * Benchmark 2: signed reports per second a coordinator process accepts on one core with durable
+ * storage, at 1, 16 and 64 connections, each against a bare node:http handler that does nothing at
+ * the same connections, both pinned to CPU 0 while autocannon runs on CPU 1. Every request carries a
+ * distinct pre-signed report (report ids are single-use) from one of 64 probes, as a fleet posts;
+ * one probe's reports are folded one after another, so concurrency comes from many probes.
+ * Then one 10,000-result report against its floor (`ingest-large.ts`).
  */
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import autocannon from "autocannon";
 import type { Report } from "../shared/protocol.ts";
 import { signedHeaders } from "../shared/signing.ts";
+import { largeReport } from "./ingest-large.ts";
 import type { Row } from "./table.ts";
 
 const BIN = new URL("../bin/healthmesh.mjs", import.meta.url).pathname;
-const PROBES = ["p1", "p2", "p3"];
+const PROBES = Array.from({ length: 64 }, (_, i) => `p${i + 1}`);
 const BARE = `require("node:http").createServer((q, s) => { q.resume(); q.on("end", () => { s.writeHead(202); s.end(); }); })
   .listen(0, "127.0.0.1", function () { console.error("listening on http://127.0.0.1:" + this.address().port); });`;
 
 /** Starts `node ARGS` pinned to CPU 0; resolves with its URL once it prints `listening on`. */
-async function pinned(
+export async function pinned(
   args: string[],
   env: Record<string, string> = {},
 ): Promise<{ url: string; child: ChildProcess }> {
@@ -37,7 +41,7 @@ async function pinned(
   });
 }
 
-async function stop(child: ChildProcess): Promise<void> {
+export async function stop(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null) return;
   const exited = new Promise((resolve) => child.once("exit", resolve));
   child.kill("SIGINT");
@@ -72,11 +76,16 @@ async function signedPool(count: number): Promise<{ body: string; headers: Recor
   return pool;
 }
 
-async function load(url: string, pool: { body: string; headers: Record<string, string> }[], seconds: number) {
+async function load(
+  url: string,
+  pool: { body: string; headers: Record<string, string> }[],
+  seconds: number,
+  connections: number,
+) {
   let next = 0;
   return autocannon({
     url: `${url}/v1/reports`,
-    connections: 10,
+    connections,
     duration: seconds,
     requests: [
       {
@@ -113,21 +122,35 @@ ${PROBES.map((id, i) => `    - { id: ${id}, provider: edge${i}, secretEnv: S_${i
 }
 
 /** Accepted reports per second of a coordinator process with its data dir under `root`. */
-async function coordinatorRate(root: string, seconds: number, profileDir?: string, bin = BIN) {
+async function coordinatorRate(
+  root: string,
+  seconds: number,
+  options: { connections: number; profileDir?: string | undefined; bin?: string },
+) {
   const dir = mkdtempSync(join(root, "hm-bench-"));
   writeFileSync(join(dir, "healthmesh.yaml"), configYaml());
   const env: Record<string, string> = { HEALTHMESH_API_TOKEN: "bench" };
   for (const id of PROBES) env[`S_${id.toUpperCase()}`] = `bench-secret-${id}`;
-  const profile = profileDir ? ["--cpu-prof", `--cpu-prof-dir=${profileDir}`] : [];
+  const profile = options.profileDir ? ["--cpu-prof", `--cpu-prof-dir=${options.profileDir}`] : [];
   const config = join(dir, "healthmesh.yaml");
   const coordinator = await pinned(
-    [...profile, bin, "coordinator", "--config", config, "--port", "0", "--data", join(dir, "data")],
+    [
+      ...profile,
+      options.bin ?? BIN,
+      "coordinator",
+      "--config",
+      config,
+      "--port",
+      "0",
+      "--data",
+      join(dir, "data"),
+    ],
     env,
   );
   try {
-    await load(coordinator.url, await signedPool(3000), 2); // warm-up
-    const pool = await signedPool(Math.max(20_000, seconds * 3000));
-    const result = await load(coordinator.url, pool, seconds);
+    await load(coordinator.url, await signedPool(3000), 2, options.connections); // warm-up
+    const pool = await signedPool(Math.max(20_000, seconds * 6000));
+    const result = await load(coordinator.url, pool, seconds, options.connections);
     return { result, pool: pool.length, rate: result["2xx"] / result.duration };
   } finally {
     await stop(coordinator.child);
@@ -135,34 +158,39 @@ async function coordinatorRate(root: string, seconds: number, profileDir?: strin
   }
 }
 
-/** Runs benchmark 2; `profileDir` also writes a CPU profile of the coordinator (data on disk) there. */
+/** Connection counts of the small-report runs. */
+const CONNECTIONS = [1, 16, 64];
+
+/** Runs benchmark 2; `profileDir` also writes a CPU profile of the coordinator (64 connections) there. */
 export async function ingest(options: { seconds?: number; profileDir?: string } = {}): Promise<Row[]> {
   const seconds = options.seconds ?? 10;
   execFileSync("taskset", ["-pc", "1", String(process.pid)], { stdio: "ignore" }); // the load generator on CPU 1
   try {
-    const bare = await pinned(["-e", BARE]);
-    await load(bare.url, [{ body: "{}", headers: {} }], 2); // warm-up
-    const bareResult = await load(bare.url, [{ body: "{}", headers: {} }], seconds);
-    await stop(bare.child);
-    const bareRate = bareResult["2xx"] / bareResult.duration;
     const rows: Row[] = [];
-    const roots: [string, string][] = [[tmpdir(), "data on disk (SQLite synchronous=FULL)"]];
-    if (existsSync("/dev/shm")) roots.push(["/dev/shm", "data on tmpfs (fsync is free)"]);
-    for (const [root, where] of roots) {
-      const run = await coordinatorRate(root, seconds, root === tmpdir() ? options.profileDir : undefined);
+    let bareAt64 = 0;
+    for (const connections of CONNECTIONS) {
+      const bare = await pinned(["-e", BARE]);
+      await load(bare.url, [{ body: "{}", headers: {} }], 2, connections); // warm-up
+      const bareResult = await load(bare.url, [{ body: "{}", headers: {} }], seconds, connections);
+      await stop(bare.child);
+      const bareRate = bareResult["2xx"] / bareResult.duration;
+      if (connections === 64) bareAt64 = bareRate;
+      const profileDir = connections === 64 ? options.profileDir : undefined;
+      const run = await coordinatorRate(tmpdir(), seconds, { connections, profileDir });
       const failed = run.result.non2xx + run.result.errors + run.result.timeouts;
       rows.push({
         bench: "2 report ingest",
-        case: `signed reports, 10 connections, 1 core, ${where}`,
+        case: `one-result signed reports from ${PROBES.length} probes, ${connections} connection(s), 1 core, SQLite synchronous=FULL on disk`,
         figure: `${run.rate.toFixed(0)} reports/s (p50 ${run.result.latency.p50} ms, p99 ${run.result.latency.p99} ms)`,
-        baseline: `${bareRate.toFixed(0)} req/s bare node:http (p50 ${bareResult.latency.p50} ms)`,
+        baseline: `${bareRate.toFixed(0)} req/s bare node:http, ${connections} connection(s) (p50 ${bareResult.latency.p50} ms)`,
         ratio: `${((run.rate / bareRate) * 100).toFixed(1)}%`,
         note: `${run.result["2xx"]} accepted, ${failed} refused or failed, pool ${run.pool}`,
       });
     }
+    rows.push(...(await largeReport({ profileDir: options.profileDir })));
     // Another checkout's bin (HEALTHMESH_BENCH_BEFORE=/path/bin/healthmesh.mjs): before and after, one run.
     const before = process.env.HEALTHMESH_BENCH_BEFORE;
-    if (before) rows.push(await beforeAndAfter(before, seconds, bareRate));
+    if (before) rows.push(await beforeAndAfter(before, seconds, bareAt64));
     return rows;
   } finally {
     execFileSync("taskset", ["-pc", "0,1", String(process.pid)], { stdio: "ignore" });
@@ -171,11 +199,11 @@ export async function ingest(options: { seconds?: number; profileDir?: string } 
 
 /** The same ingest on disk with another checkout's coordinator, then this one's again, side by side. */
 async function beforeAndAfter(bin: string, seconds: number, bareRate: number): Promise<Row> {
-  const then = await coordinatorRate(tmpdir(), seconds, undefined, bin);
-  const now = await coordinatorRate(tmpdir(), seconds);
+  const then = await coordinatorRate(tmpdir(), seconds, { connections: 64, bin });
+  const now = await coordinatorRate(tmpdir(), seconds, { connections: 64 });
   return {
     bench: "2 report ingest",
-    case: `signed reports on disk: this checkout against ${bin}`,
+    case: `signed reports on disk, 64 connections: this checkout against ${bin}`,
     figure: `${now.rate.toFixed(0)} reports/s against ${then.rate.toFixed(0)} reports/s`,
     baseline: `${bareRate.toFixed(0)} req/s bare node:http`,
     ratio: `${((now.rate / then.rate) * 100).toFixed(1)}%`,
