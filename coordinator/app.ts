@@ -43,7 +43,9 @@ export function buildApp(deps: AppDeps): OpenAPIHono {
   const app = new OpenAPIHono({ defaultHook: validationHook });
   const destinations = destinationNames(deps.coordinator.config.alerts);
   const metrics = deps.metrics ?? new CoordinatorMetrics({ refusalReasons, destinations });
-  const ui = { history: new LatencyHistory(), recent: new RecentEvents(), metrics };
+  const { services, probes } = deps.coordinator.config;
+  const history = new LatencyHistory({ expectedSeries: services.length * probes.members.length * 2 });
+  const ui = { history, recent: new RecentEvents(), metrics };
   const legacy = deps.apiToken
     ? [{ name: LEGACY_OPERATOR, role: "operate" as const, token: deps.apiToken }]
     : [];
