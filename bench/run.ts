@@ -11,13 +11,24 @@ import { falseFailovers } from "./false-failovers.ts";
 import { flapping } from "./flapping.ts";
 import { ingest } from "./ingest.ts";
 import { massFailover } from "./mass-failover.ts";
+import { scale } from "./scale.ts";
 import { statusReads } from "./status.ts";
 import { machine, markdown, type Row } from "./table.ts";
 
 const args = process.argv.slice(2);
 const quick = args.includes("--quick");
 const wanted = args.filter((a) => !a.startsWith("--"));
-const all = ["detection", "false-failovers", "ingest", "decision", "mass", "flapping", "status", "dns-reads"];
+const all = [
+  "detection",
+  "false-failovers",
+  "ingest",
+  "decision",
+  "mass",
+  "flapping",
+  "status",
+  "dns-reads",
+  "scale",
+];
 const selected = wanted.length > 0 ? wanted : all;
 const startedAt = machine();
 const rows: Row[] = [];
@@ -47,6 +58,20 @@ for (const name of selected) {
     rows.push(...(await dnsReads(quick ? [100, 1000] : [100, 1000, 10_000])));
   } else if (name === "status") {
     rows.push(...(await statusReads(quick ? [100, 1000] : [100, 1000, 10_000])));
+  } else if (name === "scale") {
+    rows.push(
+      ...(await scale(
+        quick
+          ? {
+              sizes: [
+                { services: 100, probes: 5 },
+                { services: 1000, probes: 9 },
+              ],
+              intervalMs: 2000,
+            }
+          : {},
+      )),
+    );
   } else {
     throw new Error(`Unknown benchmark "${name}": choose from ${all.join(", ")}`);
   }
