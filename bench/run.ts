@@ -14,6 +14,7 @@ import { massFailover } from "./mass-failover.ts";
 import { scale } from "./scale.ts";
 import { statusReads } from "./status.ts";
 import { machine, markdown, type Row } from "./table.ts";
+import { tally } from "./tally.ts";
 
 const args = process.argv.slice(2);
 const quick = args.includes("--quick");
@@ -28,6 +29,7 @@ const all = [
   "status",
   "dns-reads",
   "scale",
+  "tally",
 ];
 const selected = wanted.length > 0 ? wanted : all;
 const startedAt = machine();
@@ -72,6 +74,8 @@ for (const name of selected) {
           : {},
       )),
     );
+  } else if (name === "tally") {
+    rows.push(...(await tally({ quick })));
   } else {
     throw new Error(`Unknown benchmark "${name}": choose from ${all.join(", ")}`);
   }
