@@ -71,6 +71,8 @@ export class VoteBook {
   /** Probes per service endpoint: a track's slot is `(service × 2 + endpoint) × probes + probe`. */
   readonly #width: number;
   readonly #staleMs: number;
+  /** How old a stored `seenAt` may grow before an unchanged track is written again. */
+  readonly #refreshMs: number;
   readonly #tracks: (EndpointTrack | undefined)[];
   /** The `seenAt` of each track as last stored (NaN: never): never later than the one in memory. */
   readonly #storedSeenAt: Float64Array;
@@ -95,6 +97,7 @@ export class VoteBook {
     this.#probeIndex = new Map(config.probes.members.map((m, i) => [m.id, i]));
     this.#width = config.probes.members.length;
     this.#staleMs = STALE_INTERVALS * config.probes.interval;
+    this.#refreshMs = (STALE_INTERVALS - 1) * config.probes.interval;
     const slots = config.services.length * 2 * this.#width;
     this.#tracks = new Array(slots).fill(undefined);
     this.#storedSeenAt = new Float64Array(slots).fill(Number.NaN);
@@ -182,13 +185,15 @@ export class VoteBook {
 
   /**
    * Whether a folded track must be written: its standing changed, or its stored `seenAt` is more than
-   * an interval old. Otherwise the store keeps an older `seenAt` (and `last`): after a restart such a
-   * vote turns stale sooner than it would have, never later, and the next report refreshes it.
+   * `STALE_INTERVALS - 1` intervals old. Otherwise the store keeps an older `seenAt` (and `last`):
+   * after a restart such a vote turns stale sooner than it would have, never later, yet still counts
+   * for at least an interval, within which the probe's next report refreshes it. A mesh whose votes
+   * hold writes each track every third report instead of every report.
    */
   #mustStore(slot: number, previous: EndpointTrack | undefined, track: EndpointTrack, now: number): boolean {
     const storedSeenAt = this.#storedSeenAt[slot] as number;
     if (!previous || Number.isNaN(storedSeenAt)) return true;
-    if (now - storedSeenAt > this.#config.probes.interval) return true;
+    if (now - storedSeenAt > this.#refreshMs) return true;
     return !sameStanding(previous, track);
   }
 

@@ -71,20 +71,21 @@ describe("a track whose standing holds", () => {
     const t0 = clock.now();
     const first = await testCoordinator({ config, store, clock });
     stops.push(() => first.coordinator.stop());
-    for (let i = 0; i < 5; i++) {
+    for (let i = 0; i < 6; i++) {
       await first.report("p1", { primary: true, secondary: true });
       await clock.advance(10_000);
     }
-    // Counting up to `up` changes the streaks; then an unchanged track waits for its stored seenAt to age an interval.
-    expect(store.trackWrites).toEqual([2, 2, 0, 2, 0]);
-    expect(first.coordinator.track("p1", "web", "primary")?.seenAt).toBe(t0 + 40_000);
+    // Counting up to `up` changes the streaks; then an unchanged track waits for its stored seenAt to
+    // age two intervals (STALE_INTERVALS - 1): written at 0 s, 10 s and 40 s, skipped at 20, 30 and 50 s.
+    expect(store.trackWrites).toEqual([2, 2, 0, 0, 2, 0]);
+    expect(first.coordinator.track("p1", "web", "primary")?.seenAt).toBe(t0 + 50_000);
     first.coordinator.stop();
 
-    // Restarted at 50 s after the skipped write of 40 s: the vote stands on the stored 30 s, and counts.
+    // Restarted at 60 s after the skipped write of 50 s: the vote stands on the stored 40 s, and counts.
     const second = await testCoordinator({ config, store, clock });
     stops.push(() => second.coordinator.stop());
     const restored = second.coordinator.track("p1", "web", "primary");
-    expect(restored).toMatchObject({ vote: "up", oks: 2, fails: 0, seenAt: t0 + 30_000 });
+    expect(restored).toMatchObject({ vote: "up", oks: 2, fails: 0, seenAt: t0 + 40_000 });
     expect(second.coordinator.verdicts("web").primary.verdict).toBe("up");
     // More than 3 intervals after the stored seenAt, with no report since: stale (no later than the truth would be).
     await clock.advance(11_000);
