@@ -225,6 +225,11 @@ export class Coordinator {
     return this.#votes.verdicts(this.#services.config(name), this.#deps.clock.now());
   }
 
+  /** The verdicts and tallies of one service right now, without the per-probe votes. */
+  tallies(name: string): RoundVerdicts {
+    return this.#votes.tallies(this.#services.config(name), this.#deps.clock.now());
+  }
+
   /** One probe's track of one endpoint, if it reported one. */
   track(probe: string, service: string, endpoint: Endpoint): EndpointTrack | undefined {
     return this.#votes.track(probe, service, endpoint);

@@ -62,7 +62,7 @@ export function planRound(inputs: RoundInputs, now: number, only: ReadonlySet<st
   for (const name of names) {
     const svc = book.config(name);
     const state = book.state(name);
-    const next = planService(svc, state, votes.verdicts(svc, now), now);
+    const next = planService(svc, state, votes.tallies(svc, now), now);
     plan.events.push(...next.events);
     if (next.switchTo) plan.desired.push(book.desiredRow(svc, now, next.switchTo));
     if (!sameState(next.next, state)) plan.services.push(next.next);

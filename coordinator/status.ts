@@ -17,7 +17,10 @@ export interface StatusFilter {
   service?: string;
   /** Services whose name contains this text, case-insensitive (the status page's filter box). */
   nameContains?: string;
-  /** Only services that need attention (see `needsAttention`). */
+  /**
+   * Only services that need an operator's eye: off the primary, not automatic, primary not UP,
+   * secondary DOWN, or a provider not in sync with the live target.
+   */
   unhealthy?: boolean;
   /** Services needing attention first, then the others (each group in config order). */
   attentionFirst?: boolean;
@@ -44,25 +47,37 @@ export function readStatus(coordinator: Coordinator, now: number, filter: Status
   const probes = probeStatuses(coordinator, now);
   const summary = emptySummary(config.services.length, probes);
   const needle = filter.nameContains?.toLowerCase() ?? "";
-  const first: Built[] = [];
-  const rest: Built[] = [];
+  const first: ServiceConfig[] = [];
+  const rest: ServiceConfig[] = [];
+  // Every service is counted and filtered from its raw state; only the page's services are built.
   for (const svc of config.services) {
     if (filter.service !== undefined && svc.name !== filter.service) continue;
-    const built = serviceStatus(coordinator, svc, dnsByRouter);
-    const attention = needsAttention(built.status);
-    count(summary, built.status, attention);
+    const state = coordinator.service(svc.name);
+    const verdicts = coordinator.tallies(svc.name);
+    const target = svc[state.active].target;
+    const rows = dnsByRouter.get(coordinator.routerName(svc)) ?? [];
+    const attention =
+      state.active !== "primary" ||
+      state.mode !== "auto" ||
+      verdicts.primary.verdict !== "up" ||
+      verdicts.secondary.verdict === "down" ||
+      rows.some((row) => row.state !== "in-sync" || row.target !== target);
+    if (attention) summary.unhealthy++;
+    summary.active[state.active]++;
+    summary.mode[state.mode]++;
+    summary.primary[verdicts.primary.verdict]++;
     if (needle && !svc.name.toLowerCase().includes(needle)) continue;
     if (filter.unhealthy && !attention) continue;
-    (filter.attentionFirst && !attention ? rest : first).push(built);
+    (filter.attentionFirst && !attention ? rest : first).push(svc);
   }
   const matched = first.length + rest.length;
   const offset = filter.offset ?? 0;
   const limit = filter.limit ?? matched;
   const page = [...first, ...rest].slice(offset, offset + limit);
-  const services = page.map(({ status, counted }) => ({
-    ...status,
-    results: resultsOf(coordinator, status.name, counted),
-  }));
+  const services = page.map((svc) => {
+    const status = serviceStatus(coordinator, svc, dnsByRouter);
+    return { ...status, results: resultsOf(coordinator, svc.name, coordinator.verdicts(svc.name).counted) };
+  });
   const cluster = coordinator.clusterStatus();
   const view: StatusView = {
     zone: config.zone,
@@ -79,16 +94,6 @@ export function readStatus(coordinator: Coordinator, now: number, filter: Status
   };
 }
 
-/**
- * Whether a service needs an operator's eye: off its primary, not automatic, primary not UP,
- * secondary DOWN, or a provider not in sync with (or not serving) the live target.
- */
-export function needsAttention(svc: ServiceStatus): boolean {
-  if (svc.active !== "primary" || svc.mode !== "auto") return true;
-  if (svc.primary.verdict !== "up" || svc.secondary.verdict === "down") return true;
-  return Object.values(svc.dns).some((d) => d.state !== "in-sync" || d.target !== svc.target);
-}
-
 function groupByRouter(rows: ProviderRouterRow[]): Map<string, ProviderRouterRow[]> {
   const byRouter = new Map<string, ProviderRouterRow[]>();
   for (const row of rows) {
@@ -102,20 +107,14 @@ function groupByRouter(rows: ProviderRouterRow[]): Map<string, ProviderRouterRow
 
 type Counted = ReturnType<Coordinator["verdicts"]>["counted"];
 
-/** A service's status without per-probe results, and the votes those are made from. */
-interface Built {
-  status: ServiceStatus;
-  counted: Counted;
-}
-
 /** One service without its per-probe results (those are added for the services a page shows). */
 function serviceStatus(
   coordinator: Coordinator,
   svc: ServiceConfig,
   dnsByRouter: Map<string, ProviderRouterRow[]>,
-): Built {
+): ServiceStatus {
   const state = coordinator.service(svc.name);
-  const verdicts = coordinator.verdicts(svc.name);
+  const verdicts = coordinator.tallies(svc.name);
   const router = coordinator.routerName(svc);
   const dns: ServiceStatus["dns"] = {};
   for (const row of dnsByRouter.get(router) ?? []) {
@@ -139,7 +138,7 @@ function serviceStatus(
     dns,
     results: [],
   };
-  return { status, counted: verdicts.counted };
+  return status;
 }
 
 /** Each configured probe's vote and last result on both endpoints of a service. */
@@ -192,11 +191,4 @@ function emptySummary(services: number, probes: StatusView["probes"]): StatusSum
       unhealthy: probes.filter((p) => !p.healthy).length,
     },
   };
-}
-
-function count(summary: StatusSummary, svc: ServiceStatus, attention: boolean): void {
-  if (attention) summary.unhealthy++;
-  summary.active[svc.active]++;
-  summary.mode[svc.mode]++;
-  summary.primary[svc.primary.verdict]++;
 }

@@ -88,6 +88,8 @@ export class VoteBook {
   readonly #rounds = new Map<string, string>();
   /** Services whose counted votes moved since a round last decided for them (indexes). */
   readonly #dirty = new Set<number>();
+  /** Reused per-probe lists `tallies` counts into (verdictOf reads them and keeps nothing). */
+  readonly #scratch: Record<Endpoint, CountedVote[]>;
   /** The time the cached votes hold for; -Infinity until the first refresh. */
   #at = Number.NEGATIVE_INFINITY;
 
@@ -104,6 +106,9 @@ export class VoteBook {
     this.#counted = new Uint8Array(slots);
     this.#queued = new Uint8Array(slots);
     this.#probeCounts = new Uint8Array(this.#width);
+    const list = () =>
+      config.probes.members.map((m): CountedVote => ({ probe: m.id, provider: m.provider, vote: "abstain" }));
+    this.#scratch = { primary: list(), secondary: list() };
   }
 
   /** Takes the tracks and probes a store held at start; every service is dirty until a round decides it. */
@@ -266,6 +271,27 @@ export class VoteBook {
     const primary = verdictOf(counted.primary, this.#config.probes.quorum);
     const secondary = verdictOf(counted.secondary, this.#config.probes.quorum);
     return { primary, secondary, counted, votes: { primary: primary.votes, secondary: secondary.votes } };
+  }
+
+  /**
+   * The verdicts and tallies of a service's two paths at `now`, without the per-probe list: what a
+   * round and a status summary need. Counts into two reused lists, so it allocates only the answer.
+   */
+  tallies(svc: ServiceConfig, now: number): RoundVerdicts {
+    this.advance(now);
+    const index = this.#serviceIndex.get(svc.name);
+    const fill = (endpoint: Endpoint, into: CountedVote[]): CountedVote[] => {
+      const base = index === undefined ? -1 : (index * 2 + (endpoint === "primary" ? 0 : 1)) * this.#width;
+      into.forEach((counted, probe) => {
+        counted.vote = base < 0 ? "abstain" : (VOTES[this.#counted[base + probe] as number] as Vote);
+      });
+      return into;
+    };
+    const quorum = this.#config.probes.quorum;
+    return {
+      primary: verdictOf(fill("primary", this.#scratch.primary), quorum),
+      secondary: verdictOf(fill("secondary", this.#scratch.secondary), quorum),
+    };
   }
 
   /** One probe's track of one endpoint, if it reported one. */
