@@ -21,8 +21,7 @@ import {
   effectiveVote,
   emptyTrack,
   isSilent,
-  newestPerEndpoint,
-  olderThanFolded,
+  newestPerEndpointTimed,
   STALE_INTERVALS,
   sameStanding,
   type Vote,
@@ -41,6 +40,8 @@ export type ServiceVerdicts = RoundVerdicts & {
 interface FoldedTrack {
   slot: number;
   row: TrackRow;
+  /** Its result's `checkedAt`, parsed (ms). */
+  at: number;
 }
 
 /** What folding one report changes: rows to store, services touched, events; applied once stored. */
@@ -76,6 +77,8 @@ export class VoteBook {
   readonly #tracks: (EndpointTrack | undefined)[];
   /** The `seenAt` of each track as last stored (NaN: never): never later than the one in memory. */
   readonly #storedSeenAt: Float64Array;
+  /** Each track's latest `checkedAt`, parsed (ms; NaN when none): `olderThanFolded` without parsing it again. */
+  readonly #checkedAt: Float64Array;
   /** Each track's counted vote at `#at` (ABSTAIN, UP, DOWN). */
   readonly #counted: Uint8Array;
   /** Whether a track has an entry in the staleness heap. */
@@ -103,6 +106,7 @@ export class VoteBook {
     const slots = config.services.length * 2 * this.#width;
     this.#tracks = new Array(slots).fill(undefined);
     this.#storedSeenAt = new Float64Array(slots).fill(Number.NaN);
+    this.#checkedAt = new Float64Array(slots).fill(Number.NaN);
     this.#counted = new Uint8Array(slots);
     this.#queued = new Uint8Array(slots);
     this.#probeCounts = new Uint8Array(this.#width);
@@ -118,6 +122,7 @@ export class VoteBook {
       if (slot === undefined) continue; // a probe or service no longer configured
       this.#tracks[slot] = row.track;
       this.#storedSeenAt[slot] = row.track.seenAt ?? Number.NaN;
+      this.#checkedAt[slot] = row.track.last ? Date.parse(row.track.last.checkedAt) : Number.NaN;
     }
     for (const row of probes) this.#probes.set(row.id, row);
     this.#at = Number.NEGATIVE_INFINITY;
@@ -155,20 +160,21 @@ export class VoteBook {
     if (probe === undefined) return;
     const services = this.#config.services;
     // One result per endpoint counts (the newest); one older than the result already folded is ignored.
-    for (const result of newestPerEndpoint(checkedResults(report.results))) {
+    for (const { result, at } of newestPerEndpointTimed(checkedResults(report.results))) {
       const index = this.#serviceIndex.get(result.service);
       if (index === undefined) continue;
       const svc = services[index] as ServiceConfig;
       const slot = (index * 2 + (result.endpoint === "primary" ? 0 : 1)) * this.#width + probe;
       const previous = this.#tracks[slot];
-      if (olderThanFolded(previous, result.checkedAt)) continue;
+      // `olderThanFolded`, on the parsed times (NaN when the track has no result: never older).
+      if (at < (this.#checkedAt[slot] as number)) continue;
       const last: NonNullable<EndpointTrack["last"]> = { ok: result.ok, checkedAt: result.checkedAt };
       if (result.status !== undefined) last.status = result.status;
       if (result.latencyMs !== undefined) last.latencyMs = result.latencyMs;
       if (result.error !== undefined) last.error = result.error;
       const track = applyResult(previous ?? emptyTrack(), last, svc, now);
       const row = { probe: report.probe, service: result.service, endpoint: result.endpoint, track };
-      fold.changed.push({ slot, row });
+      fold.changed.push({ slot, row, at });
       if (this.#mustStore(slot, previous, track, now)) fold.stored.push(row);
       fold.touched.add(result.service);
     }
@@ -180,8 +186,9 @@ export class VoteBook {
     this.#rounds.set(fold.probe.id, fold.round);
     this.advance(fold.probe.lastSeen ?? this.#at); // the fold's own time: the probe's vote may count again
     const stored = new Set(fold.stored);
-    for (const { slot, row } of fold.changed) {
+    for (const { slot, row, at } of fold.changed) {
       this.#tracks[slot] = row.track;
+      this.#checkedAt[slot] = at;
       if (stored.has(row)) this.#storedSeenAt[slot] = row.track.seenAt ?? Number.NaN;
       this.#recount(slot);
       this.#queue(slot);

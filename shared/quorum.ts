@@ -79,11 +79,13 @@ interface TimedResult {
 }
 
 /**
- * One result per service endpoint of a report: the newest by `checkedAt` (on a tie, the later in the
+ * One result per service endpoint of a report, with its `checkedAt` parsed (ms): the newest by `checkedAt` (on a tie, the later in the
  * list), in the order each endpoint first appears. A report is one observation per endpoint, so a
  * probe cannot reach `failAfter` (or `recoverAfter`) with one report.
  */
-export function newestPerEndpoint<T extends TimedResult>(results: readonly T[]): T[] {
+export function newestPerEndpointTimed<T extends TimedResult>(
+  results: readonly T[],
+): { result: T; at: number }[] {
   const newest = new Map<string, { result: T; at: number }>();
   for (const result of results) {
     const key = `${result.service}\u0000${result.endpoint}`;
@@ -91,7 +93,12 @@ export function newestPerEndpoint<T extends TimedResult>(results: readonly T[]):
     const kept = newest.get(key);
     if (!kept || !(at < kept.at)) newest.set(key, { result, at });
   }
-  return [...newest.values()].map((entry) => entry.result);
+  return [...newest.values()];
+}
+
+/** `newestPerEndpointTimed` without the parsed times. */
+export function newestPerEndpoint<T extends TimedResult>(results: readonly T[]): T[] {
+  return newestPerEndpointTimed(results).map((entry) => entry.result);
 }
 
 /** What the coordinator knows of a probe itself. */
