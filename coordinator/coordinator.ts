@@ -189,7 +189,7 @@ export class Coordinator {
       await this.#applyVerb(
         planPin({ services: this.#services, votes: this.#votes }, name, to, options, now),
       );
-      this.reconciler.setDesired(this.#services.desiredTargets());
+      this.reconciler.updateDesired([this.#services.desiredTarget(this.#services.config(name))]);
     });
   }
 
@@ -389,7 +389,10 @@ export class Coordinator {
     this.#services.settle(plan.decided);
     this.#votes.settle(plan.decided);
     this.#votes.setProbes(plan.probes);
-    if (plan.desired.length > 0) this.reconciler.setDesired(this.#services.desiredTargets());
+    if (plan.desired.length > 0)
+      this.reconciler.updateDesired(
+        plan.desired.map((d) => this.#services.desiredTarget(this.#services.config(d.service))),
+      );
   }
 
   async #commit(change: Commit): Promise<void> {

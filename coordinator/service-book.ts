@@ -123,15 +123,18 @@ export class ServiceBook {
 
   /** What every router must point at now, with each provider's TTL. */
   desiredTargets(): DesiredTarget[] {
-    return this.#config.services.map((svc) => {
-      const state = this.state(svc.name);
-      const ttl: Record<string, number> = {};
-      for (const provider of this.#providers) {
-        const override = svc[provider.name as ProviderName]; // absent for unknown names
-        ttl[provider.name] = override?.ttl ?? svc.ttl;
-      }
-      return { service: svc.name, router: this.routerName(svc), target: svc[state.active].target, ttl };
-    });
+    return this.#config.services.map((svc) => this.desiredTarget(svc));
+  }
+
+  /** What one service's router must point at now, with each provider's TTL. */
+  desiredTarget(svc: ServiceConfig): DesiredTarget {
+    const state = this.state(svc.name);
+    const ttl: Record<string, number> = {};
+    for (const provider of this.#providers) {
+      const override = svc[provider.name as ProviderName]; // absent for unknown names
+      ttl[provider.name] = override?.ttl ?? svc.ttl;
+    }
+    return { service: svc.name, router: this.routerName(svc), target: svc[state.active].target, ttl };
   }
 }
 

@@ -38,9 +38,10 @@ export class ProviderLoop {
   }
 
   /** Marks in-sync routers whose desired target moved as `pending`, so status shows it before any answer. */
-  markChanged(): void {
+  /** The desired targets moved (only `changed`, when given): a router in sync with another target is pending. */
+  markChanged(changed?: readonly DesiredTarget[]): void {
     const touched = new Set<string>();
-    this.#unsettleMoved(touched);
+    this.#rows.unsettleMoved(changed ?? this.#desired(), touched);
     if (touched.size > 0) void this.#persist([], touched);
   }
 

@@ -52,6 +52,8 @@ export interface ReconcilerOptions {
 export class Reconciler {
   readonly #loops: Map<string, ProviderLoop>;
   #desired: DesiredTarget[] = [];
+  /** Where each router sits in `#desired`. */
+  #index = new Map<string, number>();
 
   readonly #options: ReconcilerOptions;
   #follow: ((provider: string) => ProviderRouterRow[] | null) | null = null;
@@ -77,8 +79,31 @@ export class Reconciler {
   /** Replaces the desired targets and starts a round on every provider at once. */
   setDesired(desired: readonly DesiredTarget[]): void {
     this.#desired = desired.map((d) => ({ ...d, ttl: { ...d.ttl } }));
+    this.#index = new Map(this.#desired.map((d, i) => [d.router, i]));
     for (const loop of this.#loops.values()) {
       loop.markChanged();
+      loop.kick();
+    }
+  }
+
+  /**
+   * Changes the desired targets of some routers (a decision's switches) and starts a round on every
+   * provider at once: work in the routers that changed, not in every router. The list is replaced,
+   * not edited, so a round in flight keeps the targets it started with.
+   */
+  updateDesired(changed: readonly DesiredTarget[]): void {
+    const next = this.#desired.slice();
+    for (const d of changed) {
+      const copy = { ...d, ttl: { ...d.ttl } };
+      const at = this.#index.get(d.router);
+      if (at === undefined) {
+        this.#index.set(d.router, next.length);
+        next.push(copy);
+      } else next[at] = copy;
+    }
+    this.#desired = next;
+    for (const loop of this.#loops.values()) {
+      loop.markChanged(changed);
       loop.kick();
     }
   }

@@ -144,6 +144,38 @@ describe("ProviderLoop with a decision during a round", () => {
   });
 });
 
+describe("Reconciler.updateDesired (a decision's switches)", () => {
+  it("moves only the routers that changed; a round in flight keeps the targets it started with", async () => {
+    const t = setup();
+    const other = "api-router.example.com";
+    t.reconciler.setDesired([
+      ...t.desired("a.example.net."),
+      { service: "api", router: other, target: "x.example.net.", ttl: { memory: 60 } },
+    ]);
+    await t.reconciler.idle();
+    t.provider.hold = true;
+    t.reconciler.updateDesired(t.desired("b.example.net."));
+    await t.clock.advance(0);
+    expect(t.provider.held).toBe(1);
+    // A second decision while the first write is held: the held round still writes b, then c follows.
+    t.reconciler.updateDesired(t.desired("c.example.net."));
+    expect(t.reconciler.desired().map((d) => [d.router, d.target])).toEqual([
+      [ROUTER, "c.example.net."],
+      [other, "x.example.net."],
+    ]);
+    t.provider.hold = false;
+    t.provider.release();
+    await t.reconciler.idle();
+    expect(t.provider.records.get(ROUTER)?.target).toBe("c.example.net.");
+    expect(t.provider.records.get(other)?.target).toBe("x.example.net.");
+    expect(t.reconciler.states().map((r) => [r.router, r.state, r.target])).toEqual([
+      [ROUTER, "in-sync", "c.example.net."],
+      [other, "in-sync", "x.example.net."],
+    ]);
+    t.reconciler.stop();
+  });
+});
+
 describe("ProviderLoop drift checks", () => {
   const stored = (target: string): ProviderRouterRow => ({
     provider: "memory",
