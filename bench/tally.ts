@@ -243,7 +243,7 @@ async function size(services: number, probes: number, intervals: number): Promis
       baseline: `${ms(nonTipping)} (same report, not tipping)`,
       ratio: `${(tippingStored / Math.max(nonTipping, 1e-6)).toFixed(1)}×`,
       note: failedOver
-        ? `failover event stored; the report is answered after ${ms(tipping)} (every router's target handed to the DNS reconciler first)`
+        ? `failover event stored; the report is answered after ${ms(tipping)} (after the switched router is handed to the DNS reconciler)`
         : "NO failover event (check the bench)",
     },
     {
