@@ -6,7 +6,8 @@
  * Per size: the coordinator's CPU (utime + stime from /proc) idle and in steady state, memory (RSS and
  * heap used after a full GC, asked through a preload on SIGUSR2), the tipping report to the committed
  * failover, the per-vote cost, reads of `/metrics` and `/v1/status`, and the CPU of a bare node:http
- * server that reads and parses the same traffic.
+ * server that reads and parses the same traffic. `BENCH_PROFILE=DIR` also writes the coordinator's CPU
+ * profile there (`npx tsx bench/profile-top.ts DIR/CPU.*.cpuprofile`).
  */
 import { type ChildProcess, execFileSync, execSync, spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -334,6 +335,7 @@ async function size(services: number, probeCount: number, o: Required<ScaleOptio
   const coordinator = await pinned(
     [
       "--expose-gc",
+      ...(process.env.BENCH_PROFILE ? ["--cpu-prof", `--cpu-prof-dir=${process.env.BENCH_PROFILE}`] : []),
       "--require",
       join(dir, "preload.cjs"),
       BIN,
