@@ -8,39 +8,15 @@ import { MemoryDnsProvider } from "../coordinator/dns/memory.ts";
 import { MemoryStore } from "../coordinator/store/memory.ts";
 import type { TrackRow } from "../coordinator/store/store.ts";
 import { ManualClock } from "../shared/clock.ts";
-import { configFromObject } from "../shared/config.ts";
 import { silentLogger } from "../shared/log.ts";
+import { benchMeshConfig } from "./mesh-config.ts";
 import { median, ms, type Row } from "./table.ts";
 
 const gc = (globalThis as { gc?: () => void }).gc ?? (() => {}); // present under --expose-gc (npm run bench)
 
-function meshConfig(services: number, probes: number) {
-  return configFromObject({
-    zone: "example.com",
-    providers: { memory: {} },
-    services: Array.from({ length: services }, (_, i) => ({
-      name: `svc${i}`,
-      router: `svc${i}-router`,
-      primary: { target: `svc${i}-a.example.net.`, check: { url: `https://svc${i}-a.example.net/healthz` } },
-      secondary: {
-        target: `svc${i}-b.example.net.`,
-        check: { url: `https://svc${i}-b.example.net/healthz` },
-      },
-    })),
-    probes: {
-      interval: "10s",
-      members: Array.from({ length: probes }, (_, i) => ({
-        id: `p${i}`,
-        provider: `edge${i}`,
-        secretEnv: "S",
-      })),
-    },
-  });
-}
-
 /** A coordinator whose every probe has a standing `up` vote on every endpoint of every service. */
 async function loaded(services: number, probes: number) {
-  const config = meshConfig(services, probes);
+  const config = benchMeshConfig(services, probes);
   const clock = new ManualClock();
   const store = new MemoryStore();
   const tracks: TrackRow[] = [];

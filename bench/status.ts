@@ -18,8 +18,8 @@ import type { TrackRow } from "../coordinator/store/store.ts";
 import { LatencyHistory, RecentEvents } from "../coordinator/ui/history.ts";
 import type { ServiceStatus, StatusView } from "../shared/api-schema.ts";
 import { ManualClock } from "../shared/clock.ts";
-import { configFromObject } from "../shared/config.ts";
 import { silentLogger } from "../shared/log.ts";
+import { benchMeshConfig } from "./mesh-config.ts";
 import { median, ms, type Row } from "./table.ts";
 
 const TOKEN = "bench-token";
@@ -27,27 +27,7 @@ const PROBES = 3;
 const auth = { authorization: `Bearer ${TOKEN}` };
 
 function meshConfig(services: number) {
-  return configFromObject({
-    zone: "example.com",
-    providers: { memory: {} },
-    services: Array.from({ length: services }, (_, i) => ({
-      name: `svc${i}`,
-      router: `svc${i}-router`,
-      primary: { target: `svc${i}-a.example.net.`, check: { url: `https://svc${i}-a.example.net/healthz` } },
-      secondary: {
-        target: `svc${i}-b.example.net.`,
-        check: { url: `https://svc${i}-b.example.net/healthz` },
-      },
-    })),
-    probes: {
-      interval: "10s",
-      members: Array.from({ length: PROBES }, (_, i) => ({
-        id: `p${i}`,
-        provider: `edge${i}`,
-        secretEnv: "S",
-      })),
-    },
-  });
+  return benchMeshConfig(services, PROBES);
 }
 
 /** A coordinator on two in-memory providers whose probes all have a last result and an `up` vote everywhere. */

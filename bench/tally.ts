@@ -12,40 +12,16 @@ import { planService } from "../coordinator/round.ts";
 import { MemoryStore } from "../coordinator/store/memory.ts";
 import type { AuditEvent, Commit, CommitOutcome } from "../coordinator/store/store.ts";
 import { ManualClock } from "../shared/clock.ts";
-import { configFromObject } from "../shared/config.ts";
 import type { Config } from "../shared/config-schema.ts";
 import { silentLogger } from "../shared/log.ts";
 import type { CheckResult, Endpoint, Report } from "../shared/protocol.ts";
 import { type EndpointTrack, effectiveVote, verdictOf } from "../shared/quorum.ts";
+import { benchMeshConfig } from "./mesh-config.ts";
 import { median, ms, type Row } from "./table.ts";
 
 const gc = (globalThis as { gc?: () => void }).gc ?? (() => {}); // present under --expose-gc (npm run bench)
 const INTERVAL = 10_000;
 const PART = 1000;
-
-function meshConfig(services: number, probes: number): Config {
-  return configFromObject({
-    zone: "example.com",
-    providers: { memory: {} },
-    services: Array.from({ length: services }, (_, i) => ({
-      name: `svc${i}`,
-      router: `svc${i}-router`,
-      primary: { target: `svc${i}-a.example.net.`, check: { url: `https://svc${i}-a.example.net/healthz` } },
-      secondary: {
-        target: `svc${i}-b.example.net.`,
-        check: { url: `https://svc${i}-b.example.net/healthz` },
-      },
-    })),
-    probes: {
-      interval: "10s",
-      members: Array.from({ length: probes }, (_, i) => ({
-        id: `p${i}`,
-        provider: `edge${i}`,
-        secretEnv: "S",
-      })),
-    },
-  });
-}
 
 /** The from-scratch round by the pure rules: every vote of every service counted, every service planned. */
 function scratchRound(
@@ -90,7 +66,7 @@ const cpuMs = () => {
 };
 
 async function size(services: number, probes: number, intervals: number): Promise<Row[]> {
-  const config = meshConfig(services, probes);
+  const config = benchMeshConfig(services, probes);
   const clock = new ManualClock();
   gc();
   const heap0 = process.memoryUsage().heapUsed;
