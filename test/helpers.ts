@@ -57,7 +57,9 @@ export function configObject(
 }
 
 /** A coordinator on a manual clock with an in-memory store and DNS, plus what tests need to drive it. */
-export async function testCoordinator(options: { config?: Config; store?: Store; clock?: ManualClock } = {}) {
+export async function testCoordinator(
+  options: { config?: Config; store?: Store; clock?: ManualClock; maxWaitingReports?: number } = {},
+) {
   const config = options.config ?? configFromObject(configObject());
   const clock = options.clock ?? new ManualClock();
   const store = options.store ?? new MemoryStore();
@@ -71,6 +73,7 @@ export async function testCoordinator(options: { config?: Config; store?: Store;
     providers: [dns],
     random: () => 0.5,
     onEvents: (stored) => events.push(...stored),
+    ...(options.maxWaitingReports ? { maxWaitingReports: options.maxWaitingReports } : {}),
   });
   coordinator.start();
   await coordinator.reconciler.idle(); // the router is created on start; let that settle first

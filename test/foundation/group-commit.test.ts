@@ -7,17 +7,12 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { buildApp } from "../../coordinator/app.ts";
-import { Coordinator } from "../../coordinator/coordinator.ts";
-import { MemoryDnsProvider } from "../../coordinator/dns/memory.ts";
 import { MemoryStore } from "../../coordinator/store/memory.ts";
 import { SqliteStore } from "../../coordinator/store/sqlite.ts";
 import { type Commit, type CommitOutcome, ReplayError, type Store } from "../../coordinator/store/store.ts";
-import { ManualClock } from "../../shared/clock.ts";
 import { configFromObject } from "../../shared/config.ts";
-import { silentLogger } from "../../shared/log.ts";
 import type { Report } from "../../shared/protocol.ts";
-import { configObject, sampleReport, secretOf, signedReportRequest, TOKEN } from "../helpers.ts";
+import { configObject, sampleReport, signedReportRequest, testCoordinator } from "../helpers.ts";
 
 const cleanups: (() => void)[] = [];
 afterEach(() => {
@@ -65,25 +60,13 @@ class GatedStore extends MemoryStore {
 
 async function coordinatorOver(store: Store, options: { probes?: number; maxWaitingReports?: number } = {}) {
   const config = configFromObject(configObject({ probes: options.probes ?? 12 }));
-  const clock = new ManualClock();
-  const coordinator = await Coordinator.open({
+  const t = await testCoordinator({
     config,
     store,
-    clock,
-    log: silentLogger,
-    providers: [new MemoryDnsProvider("memory")],
-    random: () => 0.5,
     ...(options.maxWaitingReports ? { maxWaitingReports: options.maxWaitingReports } : {}),
   });
-  cleanups.push(() => coordinator.stop());
-  const app = buildApp({
-    coordinator,
-    clock,
-    log: silentLogger,
-    apiToken: TOKEN,
-    secretFor: (id) => (config.probes.members.some((m) => m.id === id) ? secretOf(id) : undefined),
-  });
-  return { coordinator, clock, app };
+  cleanups.push(() => t.coordinator.stop());
+  return t;
 }
 
 function down(probe: string, nowMs: number, id: string): Report {
